@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# io-wq for Linux 6.1: build, boot, test and benchmark.  `make help` lists
+# the targets; README.md explains them.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VARIANT ?= ours
+DEBUG ?=
+ACCEL ?= tcg
+SMP ?= 2
+NODES ?= 2
+MEM ?= 2048
+FILTER ?=
+TIMEOUT ?= 1500
+TEST_TIMEOUT ?= 300
+JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
+SRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
+V ?=
+
+ifneq ($(filter-out ours stock,$(VARIANT)),)
+$(error VARIANT must be 'ours' or 'stock', not '$(VARIANT)')
+endif
+ifneq ($(filter-out tcg kvm,$(ACCEL)),)
+$(error ACCEL must be 'tcg' or 'kvm', not '$(ACCEL)')
+endif
+ifeq ($(DEBUG),0)
+override DEBUG :=
+endif
+
+B := $(CURDIR)/build
+KNAME := $(VARIANT)$(if $(DEBUG),-debug)
+BZIMAGE := $(B)/obj/$(KNAME)/arch/x86/boot/bzImage
+INITRD := $(B)/initramfs.cpio
+export B JOBS SRC_TAR DEBUG
+
+VM = python3 harness/vm.py --kernel $(BZIMAGE) --initrd $(INITRD) \
+	--accel $(ACCEL) --smp $(SMP) --nodes $(NODES) --mem $(MEM) \
+	--timeout $(TIMEOUT) --test-timeout $(TEST_TIMEOUT) \
+	$(if $(FILTER),--filter '$(FILTER)') $(if $(V),--verbose)
+
+# Debian packages the project needs (command or file that proves each).
+PKGS := linux-source-6.1 qemu-system-x86 liburing-dev busybox-static bc \
+	flex bison libelf-dev libssl-dev cpio ccache xz-utils python3 gcc \
+	make file patch sparse gnuplot-nox fio
+
+.NOTPARALLEL:
+.PHONY: help deps kernel source initramfs run test shell check patches clean distclean
+
+help:
+	@echo "io-wq for Linux 6.1"
+	@echo "  make deps        install the Debian packages needed"
+	@echo "  make run         build what is missing, boot, run the io-wq demo"
+	@echo "  make test        build what is missing, boot, run the selftests"
+	@echo "  make kernel      build the kernel (VARIANT=ours|stock, DEBUG=1)"
+	@echo "  make initramfs   build the guest initramfs (selftests, demo)"
+	@echo "  make shell       boot to an interactive guest shell"
+	@echo "  make check       checkpatch --strict, W=1 and sparse on our io-wq"
+	@echo "  make patches     export the series as a git-format patch set"
+	@echo "Variables: VARIANT=$(VARIANT) DEBUG=$(DEBUG) ACCEL=$(ACCEL) SMP=$(SMP)"
+	@echo "  NODES=$(NODES) MEM=$(MEM) FILTER=$(FILTER) TIMEOUT=$(TIMEOUT) V=$(V)"
+
+deps:
+	@missing=$$(for p in $(PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -z "$$missing" ]; then echo "==> deps: all packages present"; exit 0; fi; \
+	echo "==> deps: installing:" $$missing; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	else echo "deps: not root and no sudo: please install:" $$missing >&2; exit 1; fi; \
+	$$SUDO apt-get update -q && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing
+
+source:
+	@harness/kernel.sh source $(VARIANT)
+
+kernel:
+	@harness/kernel.sh build $(VARIANT)
+
+initramfs:
+	@harness/initramfs.sh
+
+run: deps kernel initramfs
+	@$(VM) --log $(B)/logs/run-$(KNAME).log run
+
+test: deps kernel initramfs
+	@echo "==> testing $(KNAME) (serial log: $(B)/logs/test-$(KNAME).log)"
+	@$(VM) --log $(B)/logs/test-$(KNAME).log test
+
+shell: kernel initramfs
+	@$(VM) --log $(B)/logs/shell-$(KNAME).log shell
+
+clean:
+	rm -rf $(B)/obj $(B)/initramfs* $(B)/selftests $(B)/tools $(B)/logs
+
+distclean:
+	rm -rf $(B)

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Boot a kernel with the io-wq initramfs under QEMU and judge the run.
+
+  vm.py run   --kernel K --initrd I [--log L] ...   the demo, console to stdout
+  vm.py test  --kernel K --initrd I --log L ...     the selftests, a summary
+  vm.py bench --kernel K --initrd I --log L ...     the benchmark program
+
+A host-side watchdog kills QEMU when the whole run takes longer than
+--timeout seconds or the guest prints nothing for --quiet-timeout seconds.
+The run fails on a guest panic, a hang, or a kernel splat in the guest log.
+"""
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+# Kernel log lines (they carry a printk timestamp) that fail a run.
+SPLATS = [
+    r"BUG:", r"WARNING:", r"Oops", r"general protection fault",
+    r"Kernel panic", r"possible circular locking", r"possible recursive locking",
+    r"inconsistent lock state", r"lockdep", r"KASAN", r"UBSAN",
+    r"INFO: task .* blocked for more than", r"hung_task",
+    r"kmemleak: .*suspected memory leak", r"unreferenced object",
+    r"rcu: INFO: .* detected stalls", r"soft lockup", r"Call Trace:",
+]
+SPLAT_RE = re.compile("|".join(SPLATS))
+KLINE_RE = re.compile(r"^\[\s*\d+\.\d+\]")
+TAP_RE = re.compile(r"^(not ok|ok) \d+ (.*?)(\s+#\s*(SKIP|skip|XFAIL)(.*))?$")
+
+
+def qemu_cmd(a):
+    mem = int(a.mem)
+    cmd = ["qemu-system-x86_64", "-m", f"{mem}M", "-smp", str(a.smp),
+           "-kernel", a.kernel, "-initrd", a.initrd,
+           "-display", "none", "-vga", "none", "-no-reboot", "-nodefaults",
+           "-monitor", "none"]
+    if a.accel == "kvm":
+        cmd += ["-accel", "kvm", "-cpu", "host"]
+    else:
+        cmd += ["-accel", "tcg,thread=multi", "-cpu", "max"]
+    if a.nodes > 1:
+        if a.smp < a.nodes:
+            sys.exit(f"vm.py: SMP={a.smp} is less than NODES={a.nodes}")
+        per_cpu, per_mem = a.smp // a.nodes, mem // a.nodes
+        for n in range(a.nodes):
+            first = n * per_cpu
+            last = a.smp - 1 if n == a.nodes - 1 else first + per_cpu - 1
+            size = mem - per_mem * (a.nodes - 1) if n == a.nodes - 1 else per_mem
+            cmd += ["-object", f"memory-backend-ram,id=m{n},size={size}M",
+                    "-numa", f"node,nodeid={n},memdev=m{n},cpus={first}-{last}"]
+    append = ["console=ttyS0", "panic=-1", "oops=panic" if a.oops_panic else "",
+              "loglevel=5" if a.mode != "run" else "quiet",
+              f"iowq.mode={a.mode}", f"iowq.timeout={a.test_timeout}"]
+    if a.filter:
+        append.append(f"iowq.filter={a.filter}")
+    if a.args:
+        append.append(f'iowq.args="{a.args}"')
+    cmd += ["-append", " ".join(x for x in append if x)]
+    # The console goes to a log file that follow() streams to the terminal
+    # (run, bench) or parses (test); an interactive shell gets stdio.
+    cmd += ["-chardev", f"stdio,id=ser0,signal=on,logfile={a.log}" if a.mode == "shell"
+            else f"file,id=ser0,path={a.log}", "-serial", "chardev:ser0"]
+    return cmd
+
+
+def follow(path, proc, a, on_line):
+    """Feed each line of the serial log to on_line while QEMU runs; enforce
+    the watchdog.  Returns None, or a string saying why QEMU was killed."""
+    start = last = time.monotonic()
+    pos, buf, why = 0, "", None
+    while True:
+        done = proc.poll() is not None
+        try:
+            with open(path, "rb") as f:
+                f.seek(pos)
+                data = f.read()
+        except FileNotFoundError:
+            data = b""
+        if data:
+            pos += len(data)
+            last = time.monotonic()
+            buf += data.decode("utf-8", "replace").replace("\r", "")
+            *lines, buf = buf.split("\n")
+            for line in lines:
+                on_line(line)
+        if done:
+            if buf:
+                on_line(buf)
+            return why
+        now = time.monotonic()
+        if now - start > a.timeout:
+            why = f"the run took longer than {a.timeout} s"
+        elif now - last > a.quiet_timeout:
+            why = f"the guest printed nothing for {a.quiet_timeout} s"
+        if why:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            continue
+        time.sleep(0.2)
+
+
+class Judge:
+    """Collects what the guest said: test results, splats, exit status."""
+
+    def __init__(self, verbose):
+        self.verbose = verbose
+        self.results = []          # (status, name, detail)
+        self.splats = []
+        self.exit = None
+        self.boot = None
+        self.cur = None            # current test binary
+        self.cur_tap = []
+        self.cur_out = []
+        self.in_dmesg = False
+        self.panic = False
+
+    def line(self, line):
+        if line.startswith("@@IOWQ "):
+            self.marker(line[7:].strip())
+            return
+        if KLINE_RE.match(line):
+            if SPLAT_RE.search(line):
+                self.splats.append(line)
+            if "Kernel panic" in line:
+                self.panic = True
+        if self.in_dmesg:
+            return
+        if self.cur is not None:
+            self.cur_out.append(line)
+            m = TAP_RE.match(line.strip())
+            if m:
+                self.cur_tap.append(m)
+        if self.verbose:
+            print(line, flush=True)
+
+    def marker(self, m):
+        word, _, rest = m.partition(" ")
+        if word == "BOOT":
+            self.boot = rest
+            print(f"guest: {rest}", flush=True)
+        elif word == "BEGIN":
+            self.cur, self.cur_tap, self.cur_out = rest, [], []
+        elif word == "END":
+            rc = int(rest.rsplit("rc=", 1)[1])
+            self.finish_binary(self.cur, rc)
+            self.cur = None
+        elif word == "DMESG-BEGIN":
+            self.in_dmesg = True
+        elif word == "DMESG-END":
+            self.in_dmesg = False
+        elif word == "EXIT":
+            self.exit = int(rest)
+
+    def report(self, status, name, detail=""):
+        self.results.append((status, name, detail))
+        print(f"{status:4} {name}{'  (' + detail + ')' if detail else ''}", flush=True)
+
+    def finish_binary(self, name, rc):
+        failed_case = False
+        for m in self.cur_tap:
+            case = m.group(2).strip()
+            if case.startswith("# "):
+                continue
+            if m.group(4) and m.group(4).upper() == "SKIP":
+                self.report("SKIP", f"{name}.{case}", (m.group(5) or "").strip())
+            elif m.group(1) == "ok":
+                self.report("PASS", f"{name}.{case}")
+            else:
+                failed_case = True
+                self.report("FAIL", f"{name}.{case}")
+        # The binary itself failed beyond its cases: crash, timeout, bad exit.
+        if rc == 137:
+            self.report("FAIL", name, "killed by the guest timeout")
+        elif rc not in (0, 4) and not failed_case:
+            self.report("FAIL", name, f"exit status {rc}")
+        elif not self.cur_tap:
+            self.report({0: "PASS", 4: "SKIP"}.get(rc, "FAIL"), name)
+        if (rc not in (0, 4) or failed_case) and not self.verbose:
+            for out in self.cur_out[-40:]:
+                print(f"    | {out}")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["run", "test", "bench", "shell"])
+    p.add_argument("--kernel", required=True)
+    p.add_argument("--initrd", required=True)
+    p.add_argument("--log", required=True)
+    p.add_argument("--accel", default="tcg")
+    p.add_argument("--smp", type=int, default=2)
+    p.add_argument("--nodes", type=int, default=2)
+    p.add_argument("--mem", default="2048")
+    p.add_argument("--filter", default="")
+    p.add_argument("--args", default="")
+    p.add_argument("--timeout", type=int, default=1200)
+    p.add_argument("--quiet-timeout", type=int, default=300)
+    p.add_argument("--test-timeout", type=int, default=300)
+    p.add_argument("--oops-panic", action="store_true")
+    p.add_argument("--verbose", action="store_true")
+    a = p.parse_args()
+
+    for f in (a.kernel, a.initrd):
+        if not os.path.exists(f):
+            sys.exit(f"vm.py: {f} does not exist")
+    os.makedirs(os.path.dirname(os.path.abspath(a.log)), exist_ok=True)
+    if os.path.exists(a.log):
+        os.unlink(a.log)
+    cmd = qemu_cmd(a)
+    judge = Judge(verbose=a.verbose or a.mode in ("run", "bench"))
+    t0 = time.monotonic()
+    stdin = None if a.mode == "shell" else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, stdin=stdin)
+    if a.mode == "shell":
+        proc.wait()
+        return proc.returncode
+    why = follow(a.log, proc, a, judge.line)
+    secs = time.monotonic() - t0
+
+    problems = []
+    if why:
+        problems.append(f"WATCHDOG: guest hung ({why}); QEMU killed")
+    if judge.panic:
+        problems.append("guest kernel panicked")
+    elif judge.exit is None and not why:
+        problems.append(f"guest stopped without finishing (QEMU exit {proc.returncode})")
+    if judge.splats:
+        problems.append(f"guest kernel log has {len(judge.splats)} splat line(s):")
+        problems += [f"    {s}" for s in judge.splats[:20]]
+
+    rc = 0
+    if a.mode == "test":
+        n = {s: sum(1 for r in judge.results if r[0] == s) for s in ("PASS", "FAIL", "SKIP")}
+        if judge.cur is not None:
+            problems.append(f"test {judge.cur} did not finish")
+        if not judge.results and not problems:
+            problems.append("no test ran")
+        print(f"guest run took {secs:.0f} s; serial log: {a.log}")
+        for pr in problems:
+            print(pr)
+        if problems:
+            print("---- last lines of the serial log ----")
+            with open(a.log, errors="replace") as f:
+                for line in f.readlines()[-40:]:
+                    print("    " + line.rstrip())
+        failed = n["FAIL"] + (1 if problems and not n["FAIL"] else 0)
+        print(f"{n['PASS']} passed, {failed} failed, {n['SKIP']} skipped")
+        rc = 1 if failed else 0
+    else:
+        for pr in problems:
+            print(pr)
+        if problems:
+            rc = 1
+        elif judge.exit:
+            print(f"guest program exited with status {judge.exit}")
+            rc = judge.exit
+        print(f"guest run took {secs:.0f} s; serial log: {a.log}")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
