@@ -89,6 +89,9 @@ test: deps kernel initramfs
 	@echo "==> testing $(KNAME) (serial log: $(B)/logs/test-$(KNAME).log)"
 	@$(VM) --log $(B)/logs/test-$(KNAME).log test
 
+check:
+	@harness/kernel.sh check ours
+
 shell: kernel initramfs
 	@$(VM) --log $(B)/logs/shell-$(KNAME).log shell
 

@@ -187,6 +187,35 @@ build() {
 	say "bzImage $KNAME: Linux $(cat "$SRC/.iowq-version") in $(($(date +%s) - t0)) s: $OBJ/arch/x86/boot/bzImage"
 }
 
+# Style and static checks of our io-wq: checkpatch --strict, kernel-doc,
+# W=1 and sparse on io-wq.o, checkpatch on the patch series.
+check() {
+	local fail=0 cc=gcc log=$B/logs/check.log
+	command -v ccache >/dev/null && cc="ccache gcc"
+	mkdir -p "$B/logs"
+	say "checkpatch --strict io_uring/io-wq.[ch]"
+	perl "$SRC/scripts/checkpatch.pl" --no-tree --strict --quiet \
+		-f "$REPO/io_uring/io-wq.c" "$REPO/io_uring/io-wq.h" || fail=1
+	say "checkpatch --strict patches/*.patch"
+	perl "$SRC/scripts/checkpatch.pl" --no-tree --strict --quiet \
+		"$REPO"/patches/*.patch || fail=1
+	say "kernel-doc io_uring/io-wq.c"
+	if "$SRC/scripts/kernel-doc" -none "$REPO/io_uring/io-wq.c" 2>&1 | grep .; then
+		fail=1
+	fi
+	say "W=1 C=2 (sparse) io_uring/io-wq.o"
+	if ! make -C "$SRC" O="$OBJ" -j"$JOBS" CC="$cc" W=1 C=2 \
+			io_uring/io-wq.o > "$log" 2>&1; then
+		cat "$log"
+		die "io_uring/io-wq.o does not build with W=1"
+	fi
+	if grep -E 'io-wq\.[ch]:[0-9]+:[0-9]+: (warning|error)' "$log"; then
+		fail=1
+	fi
+	[ $fail = 0 ] || die "checks failed"
+	say "all checks passed"
+}
+
 # lock NAME: serialise with other kernel.sh runs.  Source trees have a
 # lock each; builds share one, as two at once only thrash 2 cores (and two
 # of one variant would corrupt its objects).
@@ -202,5 +231,6 @@ lock() {
 case "$cmd" in
 source) lock "src-$VARIANT"; source_tree ;;
 build) lock build; lock "src-$VARIANT"; source_tree; exec {fd}>&-; build ;;
-*) die "usage: kernel.sh source|build ours|stock" ;;
+check) lock build; lock "src-$VARIANT"; source_tree; exec {fd}>&-; configure; check ;;
+*) die "usage: kernel.sh source|build|check ours|stock" ;;
 esac

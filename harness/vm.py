@@ -36,7 +36,10 @@ TAP_RE = re.compile(r"^(not ok|ok) \d+ (.*?)(\s+#\s*(SKIP|skip|XFAIL)(.*))?$")
 
 def qemu_cmd(a):
     mem = int(a.mem)
-    cmd = ["qemu-system-x86_64", "-m", f"{mem}M", "-smp", str(a.smp),
+    # One socket per node: CPUs of one socket on two nodes make the guest
+    # kernel warn about its topology.
+    sockets = a.nodes if a.nodes > 1 and a.smp % a.nodes == 0 else 1
+    cmd = ["qemu-system-x86_64", "-m", f"{mem}M", "-smp", f"{a.smp},sockets={sockets}",
            "-kernel", a.kernel, "-initrd", a.initrd,
            "-display", "none", "-vga", "none", "-no-reboot", "-nodefaults",
            "-monitor", "none"]
