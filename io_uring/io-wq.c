@@ -1,0 +1,1500 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * io-wq: the threads that run io_uring work which cannot complete inline.
+ *
+ * DESIGN
+ *
+ * Every task that punts io_uring work owns one struct io_wq.  It holds one
+ * pool (struct io_wqe) per NUMA node, allocated on that node; work is queued
+ * on the pool of the CPU that submits it, and the pool's workers run on the
+ * node's CPUs (its cpu_mask: the node's CPUs that the task's cpuset allows
+ * and that are online, or the mask set with IORING_REGISTER_IOWQ_AFF).
+ *
+ * A pool has two accounts (struct io_wqe_acct): BOUND, for work that ends
+ * in bounded time (regular files, block devices), and UNBOUND, for work that
+ * may wait for ever (sockets, pipes: IO_WQ_WORK_UNBOUND).  Each account has
+ * its own queue, its own workers (a worker serves one account for life), its
+ * own limit (max_workers: the "bounded" argument of io_wq_create() or the
+ * task's RLIMIT_NPROC) and its own count of running workers.  The limits are
+ * per pool: a task on several nodes may have that many workers on each.
+ *
+ * How many workers run.  An account keeps at most as many workers running
+ * as its pool has CPUs, as long as it has work that can run now; this is the
+ * rule of the kernel's concurrency-managed workqueues.  A worker that blocks
+ * inside work stops counting (io_wq_worker_sleeping()), which may start
+ * another one; when it wakes up it counts again (io_wq_worker_running()).
+ * Work whose hash key is busy cannot run now and starts nobody.  So threads
+ * are created only for work that can make progress: one async NOP at a time
+ * keeps one worker, a thousand buffered writes to one file keep one worker,
+ * a hundred blocked pipe reads get a hundred workers (up to the limit).
+ *
+ * Life of a work item.  io_wq_enqueue() puts it on the queue of its account
+ * on the local node and calls io_acct_activate(), which wakes an idle worker
+ * or reserves a slot and asks the owner task to create a worker.  A worker
+ * takes the first item that can run: unhashed work, or the whole chain of
+ * queued work of a hash key that no worker runs now.  While it runs an item
+ * the item is the worker's cur_work, and the rest of its chain hangs behind
+ * it, so cancellation always finds work on a queue or on a worker.  Each
+ * item goes through do_work() and put_work(); work linked to it runs next on
+ * the same worker (or is queued again if it is hashed), and only then is the
+ * item freed with free_work().
+ *
+ * Hashed work.  io_wq_hash_work() gives work a key (6 bits of the inode's
+ * address).  Queued work of one key forms a contiguous chain ending at
+ * hash_tail[key]; a bit per key in the shared struct io_wq_hash says a worker
+ * runs that key, so the work of a key runs one item at a time, in queue
+ * order, across all io-wq instances sharing the map.  All work of a key
+ * queues on the node where the key was first used, whichever CPU submits
+ * it: a chain is never split between two nodes' queues.  An account whose queue
+ * holds only chains of busy keys is STALLED: it sleeps on the hash waitqueue
+ * and is activated again when a key is released.  IO_WQ_WORK_CONCURRENT work
+ * is treated as any unhashed work: it never waits for other work.
+ *
+ * Life of a worker.  Workers are threads of the owner task, created by
+ * create_io_thread() from task_work that runs in that task.  An account has
+ * one creation request (create_cb) at a time, which creates as many workers
+ * as there are reserved slots, if their work is still queued when it runs.
+ * A creation that fails because a signal is pending is tried again later,
+ * from a delayed work item with exponential back-off; other transient errors
+ * are tried IO_WQ_CREATE_TRIES times.  When creation fails for good and the
+ * account has no worker at all, its queued work is cancelled.  A worker
+ * without work goes on the free list and sleeps; waking it means claiming
+ * it with test_and_clear_bit(IO_WORKER_FREE), which counts it as running at
+ * once.  After IO_WQ_IDLE_TIMEOUT without work it exits, unless it is the
+ * last worker of its account.
+ *
+ * Exit.  io_wq_exit_start() sets IO_WQ_BIT_EXIT: no worker is created after
+ * that, queued work and new work is completed as cancelled, and pending
+ * creation requests are cancelled.  io_wq_put_and_exit() signals every
+ * worker, waits for all of them in bounded slices, then cancels what is
+ * left and frees everything.
+ *
+ * LOCKING
+ *
+ * Lock order: wq->workers_lock (mutex) > hash->wait.lock > acct->lock
+ * (BOUND before UNBOUND when both are held) > worker->lock.
+ * The scheduler hooks take acct->lock: it is a raw spinlock, and nothing
+ * that sleeps or allocates runs under it.
+ *
+ * Fields are marked with the rule that protects them:
+ *   I: set at creation, read-only afterwards.
+ *   L: acct->lock.
+ *   M: wq->workers_lock; readers that may not sleep use RCU (R).
+ *   R: readable under rcu_read_lock().
+ *   K: worker->lock.
+ *   A: atomic operations only.
+ *   W: only the worker's own task (including its scheduler hooks).
+ *   C: the holder of IO_ACCT_CREATING (the creation request in flight).
+ */
+#include <linux/kernel.h>
+#include <linux/init.h>
+#include <linux/errno.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/rculist.h>
+#include <linux/rculist_nulls.h>
+#include <linux/cpu.h>
+#include <linux/cpuset.h>
+#include <linux/task_work.h>
+#include <linux/workqueue.h>
+#include <linux/hash.h>
+#include <uapi/linux/io_uring.h>
+
+#include "io-wq.h"
+#include "slist.h"
+#include "io_uring.h"
+
+/* An idle worker exits after this long without work (not the last one). */
+#define IO_WQ_IDLE_TIMEOUT	(5 * HZ)
+/* Attempts at creating a worker that fails with -EAGAIN and the like. */
+#define IO_WQ_CREATE_TRIES	8
+/* Back-off between creation attempts: from one jiffy, doubling, up to... */
+#define IO_WQ_CREATE_DELAY_MAX	(HZ / 4)
+/* io_wq_put_and_exit() waits for workers in slices of this length. */
+#define IO_WQ_EXIT_SLICE	HZ
+/* Re-applying CPU masks that the scheduler refused (CPU not active yet). */
+#define IO_WQ_REBIND_DELAY	(HZ / 50)
+#define IO_WQ_REBIND_TRIES	50
+
+/* one bit of io_wq_hash->map per key */
+#if BITS_PER_LONG == 64
+#define IO_WQ_HASH_ORDER	6
+#else
+#define IO_WQ_HASH_ORDER	5
+#endif
+#define IO_WQ_NR_HASH_BUCKETS	BIT(IO_WQ_HASH_ORDER)
+
+enum {
+	IO_WQ_ACCT_BOUND,
+	IO_WQ_ACCT_UNBOUND,
+	IO_WQ_ACCT_NR,
+};
+
+/* io_wq->state */
+enum {
+	IO_WQ_BIT_EXIT,		/* exiting: no new workers, work is cancelled */
+};
+
+/* io_wqe_acct->flags */
+enum {
+	IO_ACCT_STALLED,	/* all queued work waits for busy hash keys */
+	IO_ACCT_CREATING,	/* create_cb or retry_work is queued */
+};
+
+/* io_worker->flags */
+enum {
+	IO_WORKER_F_ACTIVE	= 1,	/* out of the idle loop, may run work */
+	IO_WORKER_F_RUNNING	= 2,	/* counted in acct->nr_running */
+};
+
+/* io_worker->free */
+enum {
+	IO_WORKER_FREE,		/* idle on the free list, not claimed yet */
+};
+
+struct io_wqe;
+
+struct io_worker {
+	struct io_wqe_acct *acct;		/* I */
+	struct task_struct *task;		/* I (set before it runs) */
+	unsigned int flags;			/* W */
+	unsigned long free;			/* A */
+	struct hlist_nulls_node free_node;	/* L, R */
+	struct list_head all_node;		/* M, R */
+	raw_spinlock_t lock;
+	/* work being run, with the rest of its hashed chain behind it */
+	struct io_wq_work *cur_work;		/* K */
+	struct rcu_head rcu;
+};
+
+struct io_wqe_acct {
+	raw_spinlock_t lock;
+	struct io_wq_work_list work_list;	/* L */
+	/* last queued item of each hash key's chain */
+	struct io_wq_work *hash_tail[IO_WQ_NR_HASH_BUCKETS];	/* L */
+	struct hlist_nulls_head free_list;	/* L, R */
+	struct list_head all_list;		/* M, R */
+	unsigned int nr_workers;		/* L: alive + reserved */
+	unsigned int nr_reserved;		/* L: reserved, not created */
+	unsigned int max_workers;		/* L */
+	atomic_t nr_running;			/* A, see io_acct_activate() */
+	unsigned long flags;			/* A */
+	/* on hash->wait while STALLED */
+	struct wait_queue_entry stall_wait;	/* hash->wait.lock */
+	struct callback_head create_cb;		/* C */
+	struct delayed_work retry_work;		/* C */
+	unsigned int create_retries;		/* C: failed attempts in a row */
+	unsigned int create_fails;		/* C: of which not due to signals */
+	int index;				/* I */
+	struct io_wqe *wqe;			/* I */
+};
+
+struct io_wqe {
+	struct io_wqe_acct acct[IO_WQ_ACCT_NR];
+	struct io_wq *wq;			/* I */
+	int node;				/* I */
+	unsigned int nr_cpus;			/* M, READ_ONCE */
+	cpumask_var_t cpu_mask;			/* M */
+};
+
+struct io_wq {
+	unsigned long state;			/* A */
+	struct io_wq_hash *hash;		/* I */
+	io_wq_work_fn *do_work;			/* I */
+	put_work_fn *put_work;			/* I */
+	free_work_fn *free_work;		/* I */
+	struct task_struct *task;		/* I: the owner */
+
+	/* live workers, plus one until io_wq_put_and_exit() */
+	atomic_t nr_alive;			/* A */
+	struct completion all_exited;
+
+	/* guards the M fields: worker lists, CPU masks */
+	struct mutex workers_lock;
+	cpumask_var_t allowed;			/* M: owner's cpuset */
+	cpumask_var_t user_mask;		/* M: IOWQ_AFF mask */
+	bool has_user_mask;			/* M */
+	unsigned int rebind_tries;		/* M */
+	struct delayed_work rebind_work;
+	struct hlist_node cpuhp_node;
+	/* node whose queue takes each hash key, NUMA_NO_NODE until used */
+	int hash_node[IO_WQ_NR_HASH_BUCKETS];	/* A: set once */
+
+	struct io_wqe *wqes[];			/* I */
+};
+
+static enum cpuhp_state io_wq_online;
+
+static inline struct io_wq *acct_wq(struct io_wqe_acct *acct)
+{
+	return acct->wqe->wq;
+}
+
+static inline unsigned int io_work_hash_key(struct io_wq_work *work)
+{
+	return work->flags >> IO_WQ_HASH_SHIFT;
+}
+
+static inline struct io_wqe_acct *io_work_acct(struct io_wqe *wqe,
+					       struct io_wq_work *work)
+{
+	if (work->flags & IO_WQ_WORK_UNBOUND)
+		return &wqe->acct[IO_WQ_ACCT_UNBOUND];
+	return &wqe->acct[IO_WQ_ACCT_BOUND];
+}
+
+static inline struct io_wq_work *io_node_work(struct io_wq_work_node *node)
+{
+	return container_of(node, struct io_wq_work, list);
+}
+
+/* Queued work that a worker could take now. */
+static inline bool io_acct_runnable(struct io_wqe_acct *acct)
+{
+	return !wq_list_empty(&acct->work_list) &&
+		!test_bit(IO_ACCT_STALLED, &acct->flags);
+}
+
+/*
+ * Complete @work, and whatever put_work() hands back linked to it, as
+ * cancelled: do_work() sees IO_WQ_WORK_CANCEL and fails the request.
+ */
+static void io_run_cancel(struct io_wq *wq, struct io_wq_work *work)
+{
+	do {
+		struct io_wq_work *linked;
+
+		work->flags |= IO_WQ_WORK_CANCEL;
+		wq->do_work(work);
+		if (wq->put_work(work, &linked))
+			wq->free_work(work);
+		work = linked;
+	} while (work);
+}
+
+static void io_run_cancel_list(struct io_wq *wq, struct io_wq_work_list *list)
+{
+	struct io_wq_work_node *node = list->first;
+
+	while (node) {
+		struct io_wq_work *work = io_node_work(node);
+
+		node = node->next;
+		io_run_cancel(wq, work);
+	}
+	INIT_WQ_LIST(list);
+}
+
+/*
+ * Give back @nr reserved worker slots that will not be created.  Returns
+ * true if the account is left without any worker.
+ */
+static bool io_acct_unreserve(struct io_wqe_acct *acct, unsigned int nr)
+{
+	lockdep_assert_held(&acct->lock);
+
+	acct->nr_reserved -= nr;
+	acct->nr_workers -= nr;
+	atomic_sub(nr, &acct->nr_running);
+	return !acct->nr_workers;
+}
+
+/* Take the whole queue of @acct, to cancel it. */
+static void io_acct_take_all(struct io_wqe_acct *acct,
+			     struct io_wq_work_list *out)
+{
+	lockdep_assert_held(&acct->lock);
+
+	if (wq_list_empty(&acct->work_list))
+		return;
+	if (wq_list_empty(out)) {
+		*out = acct->work_list;
+	} else {
+		out->last->next = acct->work_list.first;
+		out->last = acct->work_list.last;
+	}
+	INIT_WQ_LIST(&acct->work_list);
+	memset(acct->hash_tail, 0, sizeof(acct->hash_tail));
+	clear_bit(IO_ACCT_STALLED, &acct->flags);
+}
+
+/*
+ * Ask the owner task to create workers for the reserved slots of @acct.
+ * The EXIT bit is checked again once the request is queued: pairs with the
+ * barrier in io_wq_exit_start(), so that either io_wq_cancel_creation()
+ * finds the request or we see EXIT and take it back.
+ */
+static void io_acct_queue_create(struct io_wqe_acct *acct)
+{
+	struct io_wq *wq = acct_wq(acct);
+
+	lockdep_assert_held(&acct->lock);
+
+	if (test_and_set_bit(IO_ACCT_CREATING, &acct->flags))
+		return;
+	if (!task_work_add(wq->task, &acct->create_cb, TWA_SIGNAL)) {
+		if (!test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
+		    !task_work_cancel(wq->task, &acct->create_cb))
+			return;
+	}
+	/* the owner is exiting: its exit cancels whatever is queued */
+	clear_bit(IO_ACCT_CREATING, &acct->flags);
+	io_acct_unreserve(acct, acct->nr_reserved);
+}
+
+/* Wake an idle worker of @acct, counting it as running.  Lock-free. */
+static bool io_acct_claim_free(struct io_wqe_acct *acct)
+{
+	struct hlist_nulls_node *n;
+	struct io_worker *worker;
+	bool claimed = false;
+
+	rcu_read_lock();
+	hlist_nulls_for_each_entry_rcu(worker, n, &acct->free_list, free_node) {
+		if (test_and_clear_bit(IO_WORKER_FREE, &worker->free)) {
+			atomic_inc(&acct->nr_running);
+			wake_up_process(worker->task);
+			claimed = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return claimed;
+}
+
+/*
+ * Make sure runnable queued work of @acct gets a worker.  Up to one worker
+ * per CPU of the pool runs at a time: below that, claim an idle worker or
+ * reserve a slot for a new one (counted as running from now on, so that the
+ * next caller does not reserve another for the same need).
+ */
+static void io_acct_activate(struct io_wqe_acct *acct)
+{
+	struct io_wq *wq = acct_wq(acct);
+
+	lockdep_assert_held(&acct->lock);
+
+	if (!io_acct_runnable(acct))
+		return;
+	if (atomic_read(&acct->nr_running) >= READ_ONCE(acct->wqe->nr_cpus))
+		return;
+	if (io_acct_claim_free(acct))
+		return;
+	if (acct->nr_workers >= acct->max_workers ||
+	    test_bit(IO_WQ_BIT_EXIT, &wq->state))
+		return;
+	acct->nr_workers++;
+	acct->nr_reserved++;
+	atomic_inc(&acct->nr_running);
+	io_acct_queue_create(acct);
+}
+
+/* Put @work at the end of its hash chain, or of the queue. */
+static void io_acct_insert(struct io_wqe_acct *acct, struct io_wq_work *work)
+{
+	struct io_wq_work *tail;
+	unsigned int key;
+
+	lockdep_assert_held(&acct->lock);
+
+	if (!io_wq_is_hashed(work)) {
+		wq_list_add_tail(&work->list, &acct->work_list);
+		clear_bit(IO_ACCT_STALLED, &acct->flags);
+		return;
+	}
+	key = io_work_hash_key(work);
+	tail = acct->hash_tail[key];
+	acct->hash_tail[key] = work;
+	if (tail) {
+		wq_list_add_after(&work->list, &tail->list, &acct->work_list);
+		return;
+	}
+	wq_list_add_tail(&work->list, &acct->work_list);
+	if (!test_bit(key, &acct_wq(acct)->hash->map))
+		clear_bit(IO_ACCT_STALLED, &acct->flags);
+}
+
+/* Unlink queued @work, which follows @prev (NULL: the head). */
+static void io_acct_remove(struct io_wqe_acct *acct, struct io_wq_work *work,
+			   struct io_wq_work_node *prev)
+{
+	lockdep_assert_held(&acct->lock);
+
+	if (io_wq_is_hashed(work)) {
+		unsigned int key = io_work_hash_key(work);
+
+		if (acct->hash_tail[key] == work) {
+			struct io_wq_work *p = prev ? io_node_work(prev) : NULL;
+
+			/* the chain's new tail, if @work was not alone */
+			if (p && io_wq_is_hashed(p) && io_work_hash_key(p) == key)
+				acct->hash_tail[key] = p;
+			else
+				acct->hash_tail[key] = NULL;
+		}
+	}
+	wq_list_del(&acct->work_list, &work->list, prev);
+}
+
+/*
+ * The first queued item that can run now: unhashed, or the head of a chain
+ * whose key is not busy.  Chains of busy keys are skipped whole.
+ */
+static struct io_wq_work *io_acct_first_runnable(struct io_wqe_acct *acct,
+						 struct io_wq_work_node **prevp)
+{
+	unsigned long *map = &acct_wq(acct)->hash->map;
+	struct io_wq_work_node *node, *prev;
+
+	lockdep_assert_held(&acct->lock);
+
+	wq_list_for_each(node, prev, &acct->work_list) {
+		struct io_wq_work *work = io_node_work(node);
+		unsigned int key;
+
+		if (!io_wq_is_hashed(work))
+			goto found;
+		key = io_work_hash_key(work);
+		if (!test_bit(key, map))
+			goto found;
+		node = &acct->hash_tail[key]->list;
+	}
+	return NULL;
+found:
+	*prevp = prev;
+	return io_node_work(node);
+}
+
+static void io_worker_set_cur(struct io_worker *worker, struct io_wq_work *work)
+{
+	raw_spin_lock(&worker->lock);
+	worker->cur_work = work;
+	raw_spin_unlock(&worker->lock);
+}
+
+/*
+ * Take the next runnable work of @acct for @worker: a single item, or a
+ * whole hash chain (linked through ->list, ending at the old tail).  The
+ * work becomes the worker's cur_work before the lock is dropped, so it is
+ * never out of sight of io_wq_cancel_cb().  Marks the account STALLED if
+ * work is queued but none can run.
+ */
+static struct io_wq_work *io_acct_take_work(struct io_wqe_acct *acct,
+					    struct io_worker *worker)
+{
+	unsigned long *map = &acct_wq(acct)->hash->map;
+	struct io_wq_work_node *prev;
+	struct io_wq_work *work;
+
+	lockdep_assert_held(&acct->lock);
+again:
+	work = io_acct_first_runnable(acct, &prev);
+	if (!work) {
+		if (!wq_list_empty(&acct->work_list))
+			set_bit(IO_ACCT_STALLED, &acct->flags);
+		return NULL;
+	}
+	if (io_wq_is_hashed(work)) {
+		unsigned int key = io_work_hash_key(work);
+		struct io_wq_work *tail = acct->hash_tail[key];
+
+		/* another io-wq sharing the map took the key meanwhile */
+		if (test_and_set_bit(key, map))
+			goto again;
+		acct->hash_tail[key] = NULL;
+		wq_list_cut(&acct->work_list, &tail->list, prev);
+	} else {
+		wq_list_del(&acct->work_list, &work->list, prev);
+	}
+	io_worker_set_cur(worker, work);
+	return work;
+}
+
+static int io_acct_stall_wake(struct wait_queue_entry *wait, unsigned int mode,
+			      int sync, void *key)
+{
+	struct io_wqe_acct *acct = container_of(wait, struct io_wqe_acct,
+						stall_wait);
+
+	list_del_init(&wait->entry);
+	clear_bit(IO_ACCT_STALLED, &acct->flags);
+	raw_spin_lock(&acct->lock);
+	io_acct_activate(acct);
+	raw_spin_unlock(&acct->lock);
+	return 1;
+}
+
+/*
+ * All queued work of @acct waits for busy hash keys: wait on the hash
+ * waitqueue for a key to be released.  Returns true if some work became
+ * runnable in the meantime (then we do not wait).
+ */
+static bool io_acct_stall(struct io_wqe_acct *acct)
+{
+	struct io_wq_hash *hash = acct_wq(acct)->hash;
+	struct io_wq_work_node *prev;
+	bool runnable;
+
+	spin_lock_irq(&hash->wait.lock);
+	if (list_empty(&acct->stall_wait.entry))
+		__add_wait_queue(&hash->wait, &acct->stall_wait);
+	/* pairs with wq_has_sleeper() in io_wq_hash_release() */
+	smp_mb();
+	raw_spin_lock(&acct->lock);
+	runnable = !!io_acct_first_runnable(acct, &prev);
+	if (runnable)
+		clear_bit(IO_ACCT_STALLED, &acct->flags);
+	raw_spin_unlock(&acct->lock);
+	if (runnable)
+		list_del_init(&acct->stall_wait.entry);
+	spin_unlock_irq(&hash->wait.lock);
+	return runnable;
+}
+
+static void io_wq_hash_release(struct io_wq *wq, unsigned int key)
+{
+	clear_bit(key, &wq->hash->map);
+	if (wq_has_sleeper(&wq->hash->wait))
+		wake_up(&wq->hash->wait);
+}
+
+static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
+{
+	struct io_wqe_acct *acct = io_work_acct(wqe, work);
+	struct io_wq *wq = wqe->wq;
+
+	if (test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
+	    (work->flags & IO_WQ_WORK_CANCEL)) {
+		io_run_cancel(wq, work);
+		return;
+	}
+	raw_spin_lock(&acct->lock);
+	io_acct_insert(acct, work);
+	io_acct_activate(acct);
+	raw_spin_unlock(&acct->lock);
+}
+
+/*
+ * Run @work and the rest of its chain.  Each item checks EXIT first, so
+ * nothing starts for real once exit has begun.  Work linked to an item runs
+ * next here, unless the chain goes on or it is hashed: then it is queued.
+ * Either way it is visible to cancellation before the item is freed.
+ */
+static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *work)
+{
+	struct io_wqe *wqe = worker->acct->wqe;
+	struct io_wq *wq = wqe->wq;
+	int key = io_wq_is_hashed(work) ? io_work_hash_key(work) : -1;
+
+	do {
+		struct io_wq_work *next = wq_next_work(work);
+		struct io_wq_work *linked;
+		bool last;
+
+		if (test_bit(IO_WQ_BIT_EXIT, &wq->state))
+			work->flags |= IO_WQ_WORK_CANCEL;
+		wq->do_work(work);
+		last = wq->put_work(work, &linked);
+		/* a cancel signal meant for @work must not hit the next one */
+		io_run_task_work();
+		if (linked && !next && !io_wq_is_hashed(linked)) {
+			next = linked;
+			linked = NULL;
+		}
+		if (linked)
+			io_wq_enqueue(wq, linked);
+		io_worker_set_cur(worker, next);
+		if (last)
+			wq->free_work(work);
+		work = next;
+	} while (work);
+
+	if (key >= 0)
+		io_wq_hash_release(wq, key);
+}
+
+/* Run work of the worker's account until none can run. */
+static void io_worker_run_queue(struct io_worker *worker)
+{
+	struct io_wqe_acct *acct = worker->acct;
+
+	for (;;) {
+		struct io_wq_work *work;
+
+		raw_spin_lock(&acct->lock);
+		work = io_acct_take_work(acct, worker);
+		raw_spin_unlock(&acct->lock);
+		if (work) {
+			io_worker_run_chain(worker, work);
+			continue;
+		}
+		if (!test_bit(IO_ACCT_STALLED, &acct->flags) ||
+		    !io_acct_stall(acct))
+			return;
+	}
+}
+
+/* The worker stops counting as running (idle or exiting). */
+static void io_worker_deactivate(struct io_worker *worker)
+{
+	struct io_wqe_acct *acct = worker->acct;
+
+	lockdep_assert_held(&acct->lock);
+
+	if (worker->flags & IO_WORKER_F_RUNNING)
+		atomic_dec(&acct->nr_running);
+	worker->flags = 0;
+}
+
+/*
+ * Wait for work on the free list.  Returns false if the worker must exit:
+ * io-wq is exiting, the account is over its limit, or it timed out and is
+ * not the last worker.  The queue is checked under the lock that enqueue
+ * takes, so no work is left behind by a worker that sleeps or exits.
+ */
+static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
+{
+	struct io_wqe_acct *acct = worker->acct;
+	struct io_wq *wq = acct_wq(acct);
+	bool claimed;
+	long left = 1;
+
+	raw_spin_lock(&acct->lock);
+	if (io_acct_runnable(acct)) {
+		raw_spin_unlock(&acct->lock);
+		return true;
+	}
+	io_worker_deactivate(worker);
+	if (test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
+	    acct->nr_workers > acct->max_workers ||
+	    (*timed_out && acct->nr_workers > 1)) {
+		acct->nr_workers--;
+		raw_spin_unlock(&acct->lock);
+		return false;
+	}
+	set_bit(IO_WORKER_FREE, &worker->free);
+	hlist_nulls_add_head_rcu(&worker->free_node, &acct->free_list);
+	set_current_state(TASK_INTERRUPTIBLE);
+	raw_spin_unlock(&acct->lock);
+
+	if (!io_run_task_work())
+		left = schedule_timeout(IO_WQ_IDLE_TIMEOUT);
+	__set_current_state(TASK_RUNNING);
+
+	raw_spin_lock(&acct->lock);
+	claimed = !test_and_clear_bit(IO_WORKER_FREE, &worker->free);
+	hlist_nulls_del_init_rcu(&worker->free_node);
+	worker->flags = IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING;
+	/* a claimer counted us already */
+	if (!claimed)
+		atomic_inc(&acct->nr_running);
+	*timed_out = !claimed && !left;
+
+	if (signal_pending(current)) {
+		struct ksignal ksig;
+
+		raw_spin_unlock(&acct->lock);
+		if (!get_signal(&ksig))
+			return true;
+		/* fatal: the process is going away, its exit cancels the rest */
+		raw_spin_lock(&acct->lock);
+		io_worker_deactivate(worker);
+		acct->nr_workers--;
+		raw_spin_unlock(&acct->lock);
+		return false;
+	}
+	raw_spin_unlock(&acct->lock);
+	return true;
+}
+
+/* An io thread must not return: there is no user context to return to. */
+static void __noreturn io_worker_exit(struct io_worker *worker)
+{
+	struct io_wq *wq = acct_wq(worker->acct);
+
+	mutex_lock(&wq->workers_lock);
+	list_del_rcu(&worker->all_node);
+	mutex_unlock(&wq->workers_lock);
+
+	/* the scheduler hooks must not see the worker once it is freed */
+	current->worker_private = NULL;
+	kfree_rcu(worker, rcu);
+	if (atomic_dec_and_test(&wq->nr_alive))
+		complete(&wq->all_exited);
+	do_exit(0);
+}
+
+static int io_worker_main(void *data)
+{
+	struct io_worker *worker = data;
+	struct io_wq *wq = acct_wq(worker->acct);
+	char name[TASK_COMM_LEN];
+	bool timed_out = false;
+
+	snprintf(name, sizeof(name), "iou-wrk-%d", wq->task->pid);
+	set_task_comm(current, name);
+
+	do {
+		io_worker_run_queue(worker);
+	} while (io_worker_wait(worker, &timed_out));
+
+	io_worker_exit(worker);
+}
+
+/*
+ * Create one worker for a reserved slot of @acct, from the owner task.
+ * Returns 0 or the error of the allocation or of create_io_thread().
+ */
+static int io_worker_spawn(struct io_wqe_acct *acct)
+{
+	struct io_wqe *wqe = acct->wqe;
+	struct io_wq *wq = wqe->wq;
+	struct io_worker *worker;
+	struct task_struct *tsk;
+
+	worker = kzalloc_node(sizeof(*worker), GFP_KERNEL, wqe->node);
+	if (!worker)
+		return -ENOMEM;
+	worker->acct = acct;
+	raw_spin_lock_init(&worker->lock);
+	/* it starts counted as running: the reservation was */
+	worker->flags = IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING;
+
+	tsk = create_io_thread(io_worker_main, worker, wqe->node);
+	if (IS_ERR(tsk)) {
+		kfree(worker);
+		return PTR_ERR(tsk);
+	}
+	worker->task = tsk;
+	tsk->worker_private = worker;
+
+	mutex_lock(&wq->workers_lock);
+	set_cpus_allowed_ptr(tsk, wqe->cpu_mask);
+	list_add_tail_rcu(&worker->all_node, &acct->all_list);
+	atomic_inc(&wq->nr_alive);
+	mutex_unlock(&wq->workers_lock);
+
+	raw_spin_lock(&acct->lock);
+	acct->nr_reserved--;
+	raw_spin_unlock(&acct->lock);
+
+	wake_up_new_task(tsk);
+	return 0;
+}
+
+static bool io_create_error_is_signal(int err)
+{
+	return err == -ERESTARTSYS || err == -ERESTARTNOINTR ||
+	       err == -ERESTARTNOHAND || err == -ERESTART_RESTARTBLOCK;
+}
+
+/*
+ * Creation of a worker of @acct failed for good: give back the reserved
+ * slots and, if the account has no worker left to run its queue, complete
+ * the queued work as cancelled rather than leave it hanging.
+ */
+static void io_acct_create_failed(struct io_wqe_acct *acct)
+{
+	struct io_wq_work_list cancel;
+
+	INIT_WQ_LIST(&cancel);
+	raw_spin_lock(&acct->lock);
+	if (io_acct_unreserve(acct, acct->nr_reserved))
+		io_acct_take_all(acct, &cancel);
+	raw_spin_unlock(&acct->lock);
+	io_run_cancel_list(acct_wq(acct), &cancel);
+}
+
+/* Create workers for the reserved slots of @acct.  Runs in the owner task. */
+static void io_acct_create_workers(struct io_wqe_acct *acct)
+{
+	struct io_wq *wq = acct_wq(acct);
+	unsigned long delay;
+	int ret;
+
+	clear_bit_unlock(IO_ACCT_CREATING, &acct->flags);
+	for (;;) {
+		raw_spin_lock(&acct->lock);
+		if (!acct->nr_reserved) {
+			raw_spin_unlock(&acct->lock);
+			return;
+		}
+		/* the work was taken meanwhile: no worker needed */
+		if (!io_acct_runnable(acct) ||
+		    test_bit(IO_WQ_BIT_EXIT, &wq->state)) {
+			io_acct_unreserve(acct, 1);
+			raw_spin_unlock(&acct->lock);
+			continue;
+		}
+		raw_spin_unlock(&acct->lock);
+
+		ret = io_worker_spawn(acct);
+		if (!ret) {
+			acct->create_retries = 0;
+			acct->create_fails = 0;
+			continue;
+		}
+		if (fatal_signal_pending(current))
+			break;
+		/* a pending signal is no failure: it goes away */
+		if (!io_create_error_is_signal(ret) &&
+		    (ret != -EAGAIN || ++acct->create_fails >= IO_WQ_CREATE_TRIES))
+			break;
+		/* try again later, from retry_work, backing off */
+		if (test_and_set_bit_lock(IO_ACCT_CREATING, &acct->flags))
+			return;
+		delay = min_t(unsigned long, 1UL << min(acct->create_retries++, 8U),
+			      IO_WQ_CREATE_DELAY_MAX);
+		schedule_delayed_work(&acct->retry_work, delay);
+		return;
+	}
+	acct->create_retries = 0;
+	acct->create_fails = 0;
+	io_acct_create_failed(acct);
+}
+
+static void io_acct_create_cb(struct callback_head *cb)
+{
+	io_acct_create_workers(container_of(cb, struct io_wqe_acct, create_cb));
+}
+
+/* Queue the creation request again after a back-off.  Holds CREATING. */
+static void io_acct_retry_fn(struct work_struct *work)
+{
+	struct io_wqe_acct *acct = container_of(to_delayed_work(work),
+						struct io_wqe_acct, retry_work);
+	struct io_wq *wq = acct_wq(acct);
+
+	if (!test_bit(IO_WQ_BIT_EXIT, &wq->state) &&
+	    !task_work_add(wq->task, &acct->create_cb, TWA_SIGNAL)) {
+		if (!test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
+		    !task_work_cancel(wq->task, &acct->create_cb))
+			return;
+	}
+	raw_spin_lock(&acct->lock);
+	clear_bit(IO_ACCT_CREATING, &acct->flags);
+	io_acct_unreserve(acct, acct->nr_reserved);
+	raw_spin_unlock(&acct->lock);
+}
+
+/*
+ * Take back every creation request of @wq.  Called by the owner task, so
+ * create_cb is not running; EXIT is set, so nothing queues a new one.
+ */
+static void io_wq_cancel_creation(struct io_wq *wq)
+{
+	int node, i;
+
+	for_each_node(node) {
+		for (i = 0; i < IO_WQ_ACCT_NR; i++) {
+			struct io_wqe_acct *acct = &wq->wqes[node]->acct[i];
+
+			cancel_delayed_work_sync(&acct->retry_work);
+			task_work_cancel(wq->task, &acct->create_cb);
+			raw_spin_lock(&acct->lock);
+			clear_bit(IO_ACCT_CREATING, &acct->flags);
+			io_acct_unreserve(acct, acct->nr_reserved);
+			raw_spin_unlock(&acct->lock);
+		}
+	}
+}
+
+/**
+ * io_wq_worker_sleeping - a worker is about to block
+ * @tsk: the worker (current)
+ *
+ * Called by the scheduler.  A worker blocking inside work stops counting
+ * as running, so queued work may get another worker.  Idle workers and
+ * workers outside of work are ignored.  Must not sleep or allocate.
+ */
+void io_wq_worker_sleeping(struct task_struct *tsk)
+{
+	struct io_worker *worker = tsk->worker_private;
+	struct io_wqe_acct *acct;
+
+	if (!worker || worker->flags != (IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING))
+		return;
+	acct = worker->acct;
+	worker->flags &= ~IO_WORKER_F_RUNNING;
+	raw_spin_lock(&acct->lock);
+	atomic_dec(&acct->nr_running);
+	io_acct_activate(acct);
+	raw_spin_unlock(&acct->lock);
+}
+
+/**
+ * io_wq_worker_running - a worker runs again after blocking
+ * @tsk: the worker (current)
+ *
+ * Called by the scheduler: undoes io_wq_worker_sleeping().
+ */
+void io_wq_worker_running(struct task_struct *tsk)
+{
+	struct io_worker *worker = tsk->worker_private;
+
+	if (!worker || worker->flags != IO_WORKER_F_ACTIVE)
+		return;
+	worker->flags |= IO_WORKER_F_RUNNING;
+	atomic_inc(&worker->acct->nr_running);
+}
+
+/**
+ * io_wq_worker_stopped - should the current worker stop retrying?
+ *
+ * Return: true once the io-wq of the current worker is exiting.
+ */
+bool io_wq_worker_stopped(void)
+{
+	struct io_worker *worker = current->worker_private;
+
+	if (WARN_ON_ONCE(!io_wq_current_is_worker()))
+		return true;
+	return test_bit(IO_WQ_BIT_EXIT, &acct_wq(worker->acct)->state);
+}
+
+/**
+ * io_wq_enqueue - queue work
+ * @wq: the io-wq of the submitting task
+ * @work: the work, prepared by the caller (flags, hash)
+ *
+ * The work runs in a worker of the submitting CPU's node, or is completed
+ * as cancelled if @wq is exiting or the work is marked IO_WQ_WORK_CANCEL.
+ */
+void io_wq_enqueue(struct io_wq *wq, struct io_wq_work *work)
+{
+	int node = numa_node_id();
+
+	/*
+	 * All work of a hash key queues on one node: a submitter moving
+	 * between nodes would otherwise split a key's work over two queues,
+	 * whose workers take turns in no particular order.
+	 */
+	if (io_wq_is_hashed(work)) {
+		int *home = &wq->hash_node[io_work_hash_key(work)];
+		int old = cmpxchg(home, NUMA_NO_NODE, node);
+
+		if (old != NUMA_NO_NODE)
+			node = old;
+	}
+	io_wqe_enqueue(wq->wqes[node], work);
+}
+
+/**
+ * io_wq_hash_work - serialise work per key
+ * @work: work not queued yet
+ * @val: the key, e.g. the inode written to
+ *
+ * Work of one key runs one item at a time, in the order it was queued.
+ */
+void io_wq_hash_work(struct io_wq_work *work, void *val)
+{
+	unsigned int key = hash_ptr(val, IO_WQ_HASH_ORDER);
+
+	work->flags |= IO_WQ_WORK_HASHED | (key << IO_WQ_HASH_SHIFT);
+}
+
+struct io_cancel_match {
+	work_cancel_fn *fn;
+	void *data;
+	bool all;
+	int nr_pending;
+	int nr_running;
+};
+
+static bool io_match_done(struct io_cancel_match *m)
+{
+	return !m->all && (m->nr_pending || m->nr_running);
+}
+
+/* Take matching queued work of @acct off its queue, into @out. */
+static void io_acct_cancel_queued(struct io_wqe_acct *acct,
+				  struct io_cancel_match *m,
+				  struct io_wq_work_list *out)
+{
+	struct io_wq_work_node *node = acct->work_list.first, *prev = NULL;
+
+	lockdep_assert_held(&acct->lock);
+
+	while (node && !io_match_done(m)) {
+		struct io_wq_work *work = io_node_work(node);
+
+		node = node->next;
+		if (!m->fn(work, m->data)) {
+			prev = &work->list;
+			continue;
+		}
+		io_acct_remove(acct, work, prev);
+		wq_list_add_tail(&work->list, out);
+		m->nr_pending++;
+	}
+}
+
+/*
+ * Matching work on the workers of @acct: the running item is marked and its
+ * worker signalled; items of the chain behind it are marked and will
+ * complete as cancelled when their turn comes.
+ */
+static void io_acct_cancel_running(struct io_wqe_acct *acct,
+				   struct io_cancel_match *m)
+{
+	struct io_worker *worker;
+
+	lockdep_assert_held(&acct->lock);
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(worker, &acct->all_list, all_node) {
+		struct io_wq_work *work;
+
+		raw_spin_lock(&worker->lock);
+		for (work = worker->cur_work; work && !io_match_done(m);
+		     work = wq_next_work(work)) {
+			if (!m->fn(work, m->data))
+				continue;
+			work->flags |= IO_WQ_WORK_CANCEL;
+			if (work == worker->cur_work) {
+				set_notify_signal(worker->task);
+				m->nr_running++;
+			} else {
+				m->nr_pending++;
+			}
+		}
+		raw_spin_unlock(&worker->lock);
+		if (io_match_done(m))
+			break;
+	}
+	rcu_read_unlock();
+}
+
+/**
+ * io_wq_cancel_cb - cancel work
+ * @wq: the io-wq
+ * @cancel: match function, called under io-wq's locks (must not sleep)
+ * @data: passed to @cancel
+ * @cancel_all: cancel every match, not just the first
+ *
+ * Queued matches are completed as cancelled; running ones are marked
+ * cancelled and their worker signalled.  Each node's accounts are searched
+ * with both of their locks held, so work moving between a queue and a
+ * worker is seen in one place or the other.
+ *
+ * Return: IO_WQ_CANCEL_OK if queued work was cancelled, else
+ * IO_WQ_CANCEL_RUNNING if running work was, else IO_WQ_CANCEL_NOTFOUND.
+ */
+enum io_wq_cancel io_wq_cancel_cb(struct io_wq *wq, work_cancel_fn *cancel,
+				  void *data, bool cancel_all)
+{
+	struct io_cancel_match m = {
+		.fn = cancel, .data = data, .all = cancel_all,
+	};
+	struct io_wq_work_list out;
+	int node, i;
+
+	INIT_WQ_LIST(&out);
+	for_each_node(node) {
+		struct io_wqe *wqe = wq->wqes[node];
+
+		raw_spin_lock(&wqe->acct[IO_WQ_ACCT_BOUND].lock);
+		raw_spin_lock_nested(&wqe->acct[IO_WQ_ACCT_UNBOUND].lock,
+				     SINGLE_DEPTH_NESTING);
+		for (i = 0; i < IO_WQ_ACCT_NR; i++)
+			io_acct_cancel_queued(&wqe->acct[i], &m, &out);
+		for (i = 0; i < IO_WQ_ACCT_NR; i++)
+			io_acct_cancel_running(&wqe->acct[i], &m);
+		raw_spin_unlock(&wqe->acct[IO_WQ_ACCT_UNBOUND].lock);
+		raw_spin_unlock(&wqe->acct[IO_WQ_ACCT_BOUND].lock);
+		if (io_match_done(&m))
+			break;
+	}
+	io_run_cancel_list(wq, &out);
+
+	if (m.nr_pending)
+		return IO_WQ_CANCEL_OK;
+	if (m.nr_running)
+		return IO_WQ_CANCEL_RUNNING;
+	return IO_WQ_CANCEL_NOTFOUND;
+}
+
+/*
+ * Recompute every node's CPU mask from the IOWQ_AFF mask or the node's
+ * CPUs, the owner's cpuset and @online; fall back to wider masks rather
+ * than an empty one.
+ */
+static void io_wq_update_masks(struct io_wq *wq, const struct cpumask *online)
+{
+	int node;
+
+	lockdep_assert_held(&wq->workers_lock);
+
+	for_each_node(node) {
+		struct cpumask *mask = wq->wqes[node]->cpu_mask;
+
+		if (wq->has_user_mask)
+			cpumask_and(mask, wq->user_mask, online);
+		else if (cpumask_and(mask, cpumask_of_node(node), wq->allowed))
+			cpumask_and(mask, mask, online);
+		if (cpumask_empty(mask))
+			cpumask_and(mask, wq->allowed, online);
+		if (cpumask_empty(mask))
+			cpumask_copy(mask, online);
+		WRITE_ONCE(wq->wqes[node]->nr_cpus,
+			   max(cpumask_weight(mask), 1U));
+	}
+}
+
+/*
+ * Move every worker to its node's mask.  The scheduler refuses a mask of
+ * CPUs that are online but not active yet (a CPU coming up): try again a
+ * little later then.
+ */
+static void io_wq_apply_masks(struct io_wq *wq)
+{
+	bool refused = false;
+	int node, i;
+
+	lockdep_assert_held(&wq->workers_lock);
+
+	for_each_node(node) {
+		struct io_wqe *wqe = wq->wqes[node];
+
+		for (i = 0; i < IO_WQ_ACCT_NR; i++) {
+			struct io_worker *worker;
+
+			list_for_each_entry(worker, &wqe->acct[i].all_list, all_node)
+				if (set_cpus_allowed_ptr(worker->task, wqe->cpu_mask))
+					refused = true;
+		}
+	}
+	if (refused && wq->rebind_tries++ < IO_WQ_REBIND_TRIES)
+		schedule_delayed_work(&wq->rebind_work, IO_WQ_REBIND_DELAY);
+	else if (!refused)
+		wq->rebind_tries = 0;
+}
+
+static void io_wq_rebind_fn(struct work_struct *work)
+{
+	struct io_wq *wq = container_of(to_delayed_work(work), struct io_wq,
+					rebind_work);
+
+	mutex_lock(&wq->workers_lock);
+	io_wq_apply_masks(wq);
+	mutex_unlock(&wq->workers_lock);
+}
+
+static int io_wq_hotplug(struct hlist_node *hnode, unsigned int cpu, bool up)
+{
+	struct io_wq *wq = hlist_entry(hnode, struct io_wq, cpuhp_node);
+	static struct cpumask online;	/* cpus_write_lock() serialises us */
+
+	cpumask_copy(&online, cpu_online_mask);
+	if (up)
+		cpumask_set_cpu(cpu, &online);
+	else
+		cpumask_clear_cpu(cpu, &online);
+
+	mutex_lock(&wq->workers_lock);
+	io_wq_update_masks(wq, &online);
+	io_wq_apply_masks(wq);
+	mutex_unlock(&wq->workers_lock);
+	return 0;
+}
+
+static int io_wq_cpu_online(unsigned int cpu, struct hlist_node *hnode)
+{
+	return io_wq_hotplug(hnode, cpu, true);
+}
+
+static int io_wq_cpu_offline(unsigned int cpu, struct hlist_node *hnode)
+{
+	return io_wq_hotplug(hnode, cpu, false);
+}
+
+/**
+ * io_wq_cpu_affinity - restrict workers to CPUs (IORING_REGISTER_IOWQ_AFF)
+ * @tctx: the task whose io-wq to change
+ * @mask: the CPUs, or NULL to go back to each node's own CPUs
+ *
+ * Applies to existing and future workers of every node.
+ *
+ * Return: 0, or -EINVAL if there is no io-wq or @mask is not a subset of
+ * the task's cpuset or has no online CPU.
+ */
+int io_wq_cpu_affinity(struct io_uring_task *tctx, cpumask_var_t mask)
+{
+	struct io_wq *wq = tctx ? tctx->io_wq : NULL;
+	int ret = 0;
+
+	if (!wq)
+		return -EINVAL;
+
+	cpus_read_lock();
+	mutex_lock(&wq->workers_lock);
+	cpuset_cpus_allowed(wq->task, wq->allowed);
+	if (mask) {
+		if (!cpumask_subset(mask, wq->allowed) ||
+		    !cpumask_intersects(mask, cpu_online_mask)) {
+			ret = -EINVAL;
+			goto out;
+		}
+		cpumask_copy(wq->user_mask, mask);
+	}
+	wq->has_user_mask = !!mask;
+	io_wq_update_masks(wq, cpu_online_mask);
+	io_wq_apply_masks(wq);
+out:
+	mutex_unlock(&wq->workers_lock);
+	cpus_read_unlock();
+	return ret;
+}
+
+/**
+ * io_wq_max_workers - set the worker limits (IORING_REGISTER_IOWQ_MAX_WORKERS)
+ * @wq: the io-wq
+ * @new_count: {bound, unbound}; 0 leaves a limit unchanged
+ *
+ * Limits are capped at RLIMIT_NPROC and apply to each node.  A raised limit
+ * lets queued work start workers at once; workers above a lowered limit
+ * exit when they next run out of work.
+ *
+ * Return: 0, with the previous limits (of the first node) in @new_count.
+ */
+int io_wq_max_workers(struct io_wq *wq, int *new_count)
+{
+	unsigned long rlim = task_rlimit(current, RLIMIT_NPROC);
+	int prev[IO_WQ_ACCT_NR] = { 0 };
+	bool first = true;
+	int node, i;
+
+	BUILD_BUG_ON((int)IO_WQ_ACCT_BOUND != (int)IO_WQ_BOUND);
+	BUILD_BUG_ON((int)IO_WQ_ACCT_UNBOUND != (int)IO_WQ_UNBOUND);
+	BUILD_BUG_ON((int)IO_WQ_ACCT_NR != 2);
+
+	for (i = 0; i < IO_WQ_ACCT_NR; i++)
+		if ((unsigned long)new_count[i] > rlim)
+			new_count[i] = rlim;
+
+	for_each_node(node) {
+		for (i = 0; i < IO_WQ_ACCT_NR; i++) {
+			struct io_wqe_acct *acct = &wq->wqes[node]->acct[i];
+
+			raw_spin_lock(&acct->lock);
+			if (first)
+				prev[i] = max_t(int, acct->max_workers, 0);
+			if (new_count[i])
+				acct->max_workers = new_count[i];
+			io_acct_activate(acct);
+			raw_spin_unlock(&acct->lock);
+		}
+		first = false;
+	}
+
+	for (i = 0; i < IO_WQ_ACCT_NR; i++)
+		new_count[i] = prev[i];
+	return 0;
+}
+
+static void io_wq_free(struct io_wq *wq)
+{
+	int node;
+
+	for_each_node(node) {
+		struct io_wqe *wqe = wq->wqes[node];
+
+		if (!wqe)
+			continue;
+		free_cpumask_var(wqe->cpu_mask);
+		kfree(wqe);
+	}
+	free_cpumask_var(wq->allowed);
+	free_cpumask_var(wq->user_mask);
+	if (wq->hash)
+		io_wq_put_hash(wq->hash);
+	if (wq->task)
+		put_task_struct(wq->task);
+	kfree(wq);
+}
+
+static void io_acct_init(struct io_wqe_acct *acct, struct io_wqe *wqe,
+			 int index, unsigned int max_workers)
+{
+	acct->wqe = wqe;
+	acct->index = index;
+	acct->max_workers = max_workers;
+	raw_spin_lock_init(&acct->lock);
+	INIT_WQ_LIST(&acct->work_list);
+	INIT_HLIST_NULLS_HEAD(&acct->free_list, 0);
+	INIT_LIST_HEAD(&acct->all_list);
+	atomic_set(&acct->nr_running, 0);
+	init_waitqueue_func_entry(&acct->stall_wait, io_acct_stall_wake);
+	INIT_LIST_HEAD(&acct->stall_wait.entry);
+	init_task_work(&acct->create_cb, io_acct_create_cb);
+	INIT_DELAYED_WORK(&acct->retry_work, io_acct_retry_fn);
+}
+
+/**
+ * io_wq_create - create the io-wq of a task
+ * @bounded: limit of bound workers per node
+ * @data: the owner task, the hash map and the work callbacks
+ *
+ * No worker exists until work is queued.  Must be called by the owner.
+ *
+ * Return: the io-wq or an ERR_PTR().
+ */
+struct io_wq *io_wq_create(unsigned int bounded, struct io_wq_data *data)
+{
+	unsigned int unbounded;
+	struct io_wq *wq;
+	int ret, node, i;
+
+	if (WARN_ON_ONCE(!data->do_work || !data->put_work || !data->free_work))
+		return ERR_PTR(-EINVAL);
+	if (WARN_ON_ONCE(!bounded || !data->hash || !data->task))
+		return ERR_PTR(-EINVAL);
+
+	wq = kzalloc(struct_size(wq, wqes, nr_node_ids), GFP_KERNEL);
+	if (!wq)
+		return ERR_PTR(-ENOMEM);
+	refcount_inc(&data->hash->refs);
+	wq->hash = data->hash;
+	wq->task = get_task_struct(data->task);
+	wq->do_work = data->do_work;
+	wq->put_work = data->put_work;
+	wq->free_work = data->free_work;
+	atomic_set(&wq->nr_alive, 1);
+	init_completion(&wq->all_exited);
+	mutex_init(&wq->workers_lock);
+	INIT_DELAYED_WORK(&wq->rebind_work, io_wq_rebind_fn);
+	for (i = 0; i < IO_WQ_NR_HASH_BUCKETS; i++)
+		wq->hash_node[i] = NUMA_NO_NODE;
+
+	ret = -ENOMEM;
+	if (!zalloc_cpumask_var(&wq->allowed, GFP_KERNEL) ||
+	    !zalloc_cpumask_var(&wq->user_mask, GFP_KERNEL))
+		goto err;
+	cpuset_cpus_allowed(current, wq->allowed);
+
+	unbounded = min_t(unsigned long, task_rlimit(current, RLIMIT_NPROC),
+			  UINT_MAX);
+	for_each_node(node) {
+		int alloc_node = node_online(node) ? node : NUMA_NO_NODE;
+		struct io_wqe *wqe;
+
+		wqe = kzalloc_node(sizeof(*wqe), GFP_KERNEL, alloc_node);
+		if (!wqe)
+			goto err;
+		wq->wqes[node] = wqe;
+		if (!zalloc_cpumask_var(&wqe->cpu_mask, GFP_KERNEL))
+			goto err;
+		wqe->wq = wq;
+		wqe->node = alloc_node;
+		io_acct_init(&wqe->acct[IO_WQ_ACCT_BOUND], wqe,
+			     IO_WQ_ACCT_BOUND, bounded);
+		io_acct_init(&wqe->acct[IO_WQ_ACCT_UNBOUND], wqe,
+			     IO_WQ_ACCT_UNBOUND, unbounded);
+	}
+
+	/* the pools are complete before a hotplug event can reach them */
+	cpus_read_lock();
+	mutex_lock(&wq->workers_lock);
+	io_wq_update_masks(wq, cpu_online_mask);
+	mutex_unlock(&wq->workers_lock);
+	ret = cpuhp_state_add_instance_nocalls_cpuslocked(io_wq_online,
+							  &wq->cpuhp_node);
+	cpus_read_unlock();
+	if (ret)
+		goto err;
+	return wq;
+err:
+	io_wq_free(wq);
+	return ERR_PTR(ret);
+}
+
+/**
+ * io_wq_exit_start - begin the exit of an io-wq
+ * @wq: the io-wq
+ *
+ * From now on no worker is created and work, queued or new, completes as
+ * cancelled.  Called by the owner task.
+ */
+void io_wq_exit_start(struct io_wq *wq)
+{
+	set_bit(IO_WQ_BIT_EXIT, &wq->state);
+	/* pairs with the EXIT checks after task_work_add() */
+	smp_mb__after_atomic();
+	io_wq_cancel_creation(wq);
+}
+
+static void io_wq_signal_workers(struct io_wq *wq)
+{
+	struct io_worker *worker;
+	int node, i;
+
+	mutex_lock(&wq->workers_lock);
+	for_each_node(node) {
+		for (i = 0; i < IO_WQ_ACCT_NR; i++) {
+			list_for_each_entry(worker, &wq->wqes[node]->acct[i].all_list,
+					    all_node) {
+				set_notify_signal(worker->task);
+				wake_up_process(worker->task);
+			}
+		}
+	}
+	mutex_unlock(&wq->workers_lock);
+}
+
+/**
+ * io_wq_put_and_exit - stop all workers and free the io-wq
+ * @wq: the io-wq
+ *
+ * Signals every worker and waits for all of them (in slices, signalling
+ * again each time, so a worker that was not blocked interruptibly at the
+ * first signal is not missed), then cancels the work still queued and frees
+ * @wq.  Called by the owner task.
+ */
+void io_wq_put_and_exit(struct io_wq *wq)
+{
+	struct io_wq_work_list cancel;
+	int node, i;
+
+	io_wq_exit_start(wq);
+
+	if (!atomic_dec_and_test(&wq->nr_alive)) {
+		do {
+			io_wq_signal_workers(wq);
+		} while (!wait_for_completion_timeout(&wq->all_exited,
+						      IO_WQ_EXIT_SLICE));
+	}
+
+	cpuhp_state_remove_instance_nocalls(io_wq_online, &wq->cpuhp_node);
+	cancel_delayed_work_sync(&wq->rebind_work);
+
+	INIT_WQ_LIST(&cancel);
+	for_each_node(node) {
+		for (i = 0; i < IO_WQ_ACCT_NR; i++) {
+			struct io_wqe_acct *acct = &wq->wqes[node]->acct[i];
+
+			spin_lock_irq(&wq->hash->wait.lock);
+			list_del_init(&acct->stall_wait.entry);
+			spin_unlock_irq(&wq->hash->wait.lock);
+			raw_spin_lock(&acct->lock);
+			io_acct_take_all(acct, &cancel);
+			raw_spin_unlock(&acct->lock);
+		}
+	}
+	io_run_cancel_list(wq, &cancel);
+	io_wq_free(wq);
+}
+
+static __init int io_wq_init(void)
+{
+	int ret;
+
+	ret = cpuhp_setup_state_multi(CPUHP_AP_ONLINE_DYN, "io-wq/online",
+				      io_wq_cpu_online, io_wq_cpu_offline);
+	if (ret < 0)
+		return ret;
+	io_wq_online = ret;
+	pr_info("io-wq: per-node pools, concurrency-managed workers\n");
+	return 0;
+}
+subsys_initcall(io_wq_init);
