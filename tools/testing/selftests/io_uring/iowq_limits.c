@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Worker limits: IORING_REGISTER_IOWQ_MAX_WORKERS semantics (defaults,
+ * previous values returned, zero keeps a value, bad arguments), bound and
+ * unbound work accounted separately, the limits never exceeded while the
+ * excess work still completes, limits applied to every task using a ring,
+ * and the unbound limit following RLIMIT_NPROC (as root and as nobody).
+ *
+ * 6.1 keeps a worker pool per NUMA node and applies the limits per pool,
+ * so tests that count workers pin the submitting thread to CPU 0.
+ */
+#include "../kselftest_harness.h"
+#include "iowq_util.h"
+
+#include <sys/resource.h>
+
+FIXTURE(limits) {
+	struct io_uring ring;
+	struct iowq_cq cq;
+	struct iowq_pipe p[16];
+	struct iowq_pipe sink;
+	int nr_pipes;
+	int nr_fifos;
+};
+
+FIXTURE_SETUP(limits)
+{
+	ASSERT_EQ(0, iowq_pin_cpu(0));
+	ASSERT_EQ(0, io_uring_queue_init(64, &self->ring, 0));
+	ASSERT_EQ(0, iowq_pipes_open(&self->sink, 1));
+}
+
+FIXTURE_TEARDOWN(limits)
+{
+	io_uring_queue_exit(&self->ring);
+	iowq_pipes_close(self->p, self->nr_pipes);
+	iowq_pipes_close(&self->sink, 1);
+	iowq_fifos_remove(self->nr_fifos);
+}
+
+static unsigned int nproc_limit(void)
+{
+	struct rlimit rl;
+
+	getrlimit(RLIMIT_NPROC, &rl);
+	/* what 6.1 stores (an unsigned int) for RLIM_INFINITY too */
+	return (unsigned int)rl.rlim_cur;
+}
+
+/*
+ * Release, highest index first, the FIFO readers in [0, @n) that wait in
+ * open(); work is started in about submission order, so a request that
+ * starts during the sweep has a higher index than the sweep position and
+ * is not counted.  Returns the number released (a snapshot of how many
+ * such requests were in flight) or -errno.
+ */
+static int fifo_sweep(int n, unsigned char *released)
+{
+	int i, ret, nr = 0;
+
+	for (i = n - 1; i >= 0; i--) {
+		if (released[i])
+			continue;
+		ret = iowq_fifo_release(i);
+		if (ret < 0)
+			return ret;
+		if (ret) {
+			released[i] = 1;
+			nr++;
+		}
+	}
+	return nr;
+}
+
+/*
+ * Sweep the FIFOs until all @n readers are released (@released marks those
+ * already released); each sweep must find at most @limit of them in
+ * flight.  Returns the largest number seen in flight, -1 on a timeout, and
+ * stores in @max_workers the largest worker count seen meanwhile.
+ */
+static int drain_fifos(struct io_uring *ring, struct iowq_cq *cq, int n,
+		       unsigned char *released, int limit, int *max_workers)
+{
+	double end = iowq_now() + 60;
+	int i, total = 0, max = 0, s, w;
+
+	for (i = 0; i < n; i++)
+		total += released[i];
+	*max_workers = 0;
+	while (total < n && iowq_now() < end) {
+		w = iowq_count_workers();
+		if (w > *max_workers)
+			*max_workers = w;
+		s = fifo_sweep(n, released);
+		if (s < 0)
+			return -1;
+		if (s > max)
+			max = s;
+		if (s > limit)
+			return s;
+		total += s;
+		iowq_reap(ring, cq, cq->nr + 1, 0.02);
+	}
+	return total == n ? max : -1;
+}
+
+/* Defaults are {min(sq_entries, 4 * cpus), RLIMIT_NPROC}; set returns old. */
+TEST_F(limits, register_returns_previous)
+{
+	unsigned int old[2], nproc = nproc_limit();
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	ASSERT_EQ(0, iowq_touch(&self->ring));
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 0, old));
+	EXPECT_EQ(64 < 4 * cpus ? 64 : 4 * cpus, old[0]);
+	EXPECT_EQ(nproc, old[1]);
+
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 3, 5, old));
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 0, old));
+	EXPECT_EQ(3, old[0]);
+	EXPECT_EQ(5, old[1]);
+	/* zero leaves a value as it is */
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 7, old));
+	EXPECT_EQ(3, old[0]);
+	EXPECT_EQ(5, old[1]);
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 2, 0, old));
+	EXPECT_EQ(3, old[0]);
+	EXPECT_EQ(7, old[1]);
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 0, old));
+	EXPECT_EQ(2, old[0]);
+	EXPECT_EQ(7, old[1]);
+}
+
+static void *small_ring_fn(void *arg)
+{
+	unsigned int *old = arg;
+	struct io_uring small;
+
+	if (io_uring_queue_init(4, &small, 0))
+		return NULL;
+	if (iowq_touch(&small) || iowq_set_max_workers(&small, 0, 0, old))
+		old[0] = old[1] = 0;
+	io_uring_queue_exit(&small);
+	return NULL;
+}
+
+/*
+ * The io-wq of a task is made for the first ring it uses: when that ring
+ * has 4 entries, the task gets 4 bound workers.
+ */
+TEST_F(limits, default_bound_is_queue_depth)
+{
+	unsigned int old[2] = { 0, 0 };
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, small_ring_fn, old));
+	ASSERT_EQ(0, iowq_join(t, 30));
+	EXPECT_EQ(4, old[0]);
+	EXPECT_EQ(nproc_limit(), old[1]);
+}
+
+/* nr_args != 2, NULL, a bad pointer and values over INT_MAX are refused. */
+TEST_F(limits, register_bad_args)
+{
+	unsigned int vals[3] = { 1, 1, 1 }, old[2];
+	int fd = self->ring.ring_fd;
+
+	ASSERT_EQ(0, iowq_touch(&self->ring));
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 4, 6, NULL));
+	EXPECT_EQ(-EINVAL, iowq_register_raw(fd, IORING_REGISTER_IOWQ_MAX_WORKERS,
+					     vals, 0));
+	EXPECT_EQ(-EINVAL, iowq_register_raw(fd, IORING_REGISTER_IOWQ_MAX_WORKERS,
+					     vals, 1));
+	EXPECT_EQ(-EINVAL, iowq_register_raw(fd, IORING_REGISTER_IOWQ_MAX_WORKERS,
+					     vals, 3));
+	EXPECT_EQ(-EINVAL, iowq_register_raw(fd, IORING_REGISTER_IOWQ_MAX_WORKERS,
+					     NULL, 2));
+	EXPECT_EQ(-EFAULT, iowq_register_raw(fd, IORING_REGISTER_IOWQ_MAX_WORKERS,
+					     (void *)8, 2));
+	vals[0] = 0x80000000u;
+	vals[1] = 1;
+	EXPECT_EQ(-EINVAL, iowq_register_raw(fd, IORING_REGISTER_IOWQ_MAX_WORKERS,
+					     vals, 2));
+	/* none of these changed anything */
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 0, old));
+	EXPECT_EQ(4, old[0]);
+	EXPECT_EQ(6, old[1]);
+}
+
+/* At most 2 bound requests (FIFO opens) block at once; the other 6 follow. */
+TEST_F_TIMEOUT(limits, bound_limit, 120)
+{
+	unsigned char released[8] = { 0 };
+	int i, n = 8, max_w, in_flight;
+
+	ASSERT_EQ(0, iowq_fifos_make(n));
+	self->nr_fifos = n;
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 2, 0, NULL));
+	for (i = 0; i < n; i++)
+		iowq_prep_fifo_open(&self->ring, i, i);
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	ASSERT_EQ(2, iowq_wait_workers(0, 2, 2, 20));
+	ASSERT_EQ(2, iowq_max_workers_seen(0, 0.5));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+
+	in_flight = drain_fifos(&self->ring, &self->cq, n, released, 2, &max_w);
+	ASSERT_GE(in_flight, 1);
+	ASSERT_LE(in_flight, 2);
+	ASSERT_LE(max_w, 2);
+	ASSERT_EQ(n, iowq_reap(&self->ring, &self->cq, n, 20));
+	for (i = 0; i < n; i++) {
+		ASSERT_LE(0, self->cq.res[i]);
+		close(self->cq.res[i]);
+	}
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/* At most 3 unbound requests (pipe splices) block at once; all 10 complete. */
+TEST_F_TIMEOUT(limits, unbound_limit, 120)
+{
+	int i, n = 10, max;
+
+	ASSERT_EQ(0, iowq_pipes_open(self->p, n));
+	self->nr_pipes = n;
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 3, NULL));
+	for (i = 0; i < n; i++)
+		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1, i,
+				 IOSQE_ASYNC);
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	ASSERT_EQ(3, iowq_wait_workers(0, 3, 3, 20));
+	ASSERT_EQ(3, iowq_max_workers_seen(0, 0.5));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+
+	/* feed one pipe at a time: each splice completes, never > 3 workers */
+	max = 0;
+	for (i = 0; i < n; i++) {
+		int w;
+
+		ASSERT_EQ(1, write(self->p[i].w, "x", 1));
+		ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, i, 20));
+		ASSERT_EQ(1, self->cq.res[i]);
+		w = iowq_count_workers();
+		if (w > max)
+			max = w;
+	}
+	ASSERT_LE(max, 3);
+	ASSERT_EQ(n, self->cq.nr);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/*
+ * With {1, 1}, a bound request blocked in open() does not hold back
+ * unbound work and blocked unbound work does not hold back bound work.
+ */
+TEST_F_TIMEOUT(limits, bound_unbound_separate, 120)
+{
+	unsigned char released[2] = { 0 };
+	int i, s, max_w;
+
+	ASSERT_EQ(0, iowq_fifos_make(2));
+	self->nr_fifos = 2;
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 2));
+	self->nr_pipes = 2;
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 1, 1, NULL));
+	for (i = 0; i < 2; i++) {
+		iowq_prep_fifo_open(&self->ring, i, i);
+		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1,
+				 10 + i, IOSQE_ASYNC);
+	}
+	ASSERT_EQ(4, io_uring_submit(&self->ring));
+	/* one bound and one unbound worker, both blocked */
+	ASSERT_EQ(2, iowq_wait_workers(0, 2, 2, 20));
+	ASSERT_EQ(2, iowq_max_workers_seen(0, 0.5));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+
+	/* unbound work completes while the bound worker stays blocked */
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(1, write(self->p[i].w, "x", 1));
+	ASSERT_EQ(2, iowq_reap(&self->ring, &self->cq, 2, 20));
+	ASSERT_EQ(1, self->cq.res[10]);
+	ASSERT_EQ(1, self->cq.res[11]);
+
+	/* only one FIFO open is in flight (bound limit 1) */
+	s = fifo_sweep(2, released);
+	ASSERT_EQ(1, s);
+
+	/* block the unbound worker again: bound work still progresses */
+	iowq_prep_splice(&self->ring, self->p[0].r, self->sink.w, 1, 12,
+			 IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	s = drain_fifos(&self->ring, &self->cq, 2, released, 1, &max_w);
+	ASSERT_EQ(1, s);
+	ASSERT_LE(max_w, 2);
+	ASSERT_EQ(4, iowq_reap(&self->ring, &self->cq, 4, 20));
+	for (i = 0; i < 2; i++) {
+		ASSERT_LE(0, self->cq.res[i]);
+		close(self->cq.res[i]);
+	}
+	ASSERT_FALSE(self->cq.done[12]);
+	ASSERT_EQ(1, write(self->p[0].w, "y", 1));
+	ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 12, 20));
+	ASSERT_EQ(1, self->cq.res[12]);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+struct sharer {
+	struct io_uring *ring;
+	struct iowq_cq *cq;
+	struct iowq_pipe *p;
+	int sink;
+	int n;
+	pthread_barrier_t bar;
+	bool touch_first;
+	pid_t tid;
+	int max_workers;
+	int err;
+};
+
+/*
+ * Thread using the ring of the main thread: maybe once to get its io-wq
+ * going, then (after main sets limits) to block @n splices.
+ */
+static void *sharer_fn(void *arg)
+{
+	struct sharer *s = arg;
+	int i;
+
+	s->tid = iowq_gettid();
+	if (iowq_pin_cpu(0) || (s->touch_first && iowq_touch(s->ring)))
+		s->err = 1;
+	pthread_barrier_wait(&s->bar);	/* io-wq exists */
+	pthread_barrier_wait(&s->bar);	/* limits set */
+	for (i = 0; i < s->n; i++)
+		iowq_prep_splice(s->ring, s->p[i].r, s->sink, 1, i,
+				 IOSQE_ASYNC);
+	if (io_uring_submit(s->ring) != s->n)
+		s->err = 2;
+	s->max_workers = iowq_wait_workers(s->tid, 2, 2, 20);
+	if (s->max_workers == 2)
+		s->max_workers = iowq_max_workers_seen(s->tid, 0.5);
+	for (i = 0; i < s->n; i++)
+		if (write(s->p[i].w, "x", 1) != 1)
+			s->err = 3;
+	if (iowq_reap(s->ring, s->cq, s->n, 30) != s->n)
+		s->err = 4;
+	return NULL;
+}
+
+static void run_sharer(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(limits) *self, bool touch_first)
+{
+	struct sharer s = {
+		.ring = &self->ring, .cq = &self->cq, .p = self->p, .n = 6,
+		.sink = self->sink.w, .touch_first = touch_first,
+	};
+	pthread_t t;
+	int i;
+
+	ASSERT_EQ(0, iowq_pipes_open(self->p, s.n));
+	self->nr_pipes = s.n;
+	ASSERT_EQ(0, iowq_touch(&self->ring));
+	pthread_barrier_init(&s.bar, NULL, 2);
+	ASSERT_EQ(0, pthread_create(&t, NULL, sharer_fn, &s));
+	pthread_barrier_wait(&s.bar);
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 2, NULL));
+	pthread_barrier_wait(&s.bar);
+	ASSERT_EQ(0, iowq_join(t, 90));
+	pthread_barrier_destroy(&s.bar);
+	ASSERT_EQ(0, s.err);
+	ASSERT_EQ(2, s.max_workers);
+	for (i = 0; i < s.n; i++)
+		ASSERT_EQ(1, self->cq.res[i]);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/* Limits set by one thread reach the running io-wq of another ring user. */
+TEST_F_TIMEOUT(limits, shared_ring_threads, 120)
+{
+	run_sharer(_metadata, self, true);
+}
+
+/* Limits set on a ring apply to threads that start using it afterwards. */
+TEST_F_TIMEOUT(limits, shared_ring_later_thread, 120)
+{
+	run_sharer(_metadata, self, false);
+}
+
+/*
+ * Child body for the RLIMIT_NPROC tests: with RLIMIT_NPROC = @nproc, the
+ * unbound default is @nproc, larger requests are cut to it, at most @nproc
+ * unbound workers run and 8 blocked splices all complete.  Returns an
+ * exit status (0 = good).
+ */
+static int nproc_child(unsigned int nproc, bool drop)
+{
+	struct rlimit rl = { nproc, nproc };
+	static struct iowq_cq cq;
+	struct iowq_pipe p[8], sink = { -1, -1 };
+	unsigned int old[2];
+	struct io_uring ring;
+	int i, w, n = 8;
+
+	if (drop && (setgid(65534) || setuid(65534)))
+		return 10;
+	if (setrlimit(RLIMIT_NPROC, &rl) || iowq_pin_cpu(0))
+		return 11;
+	if (iowq_pipes_open(p, n) || iowq_pipes_open(&sink, 1) ||
+	    io_uring_queue_init(16, &ring, 0))
+		return 12;
+	if (iowq_touch(&ring) || iowq_set_max_workers(&ring, 0, 0, old))
+		return 13;
+	if (old[1] != nproc)
+		return 14;
+	if (iowq_set_max_workers(&ring, 0, 1000, NULL) ||
+	    iowq_set_max_workers(&ring, 0, 0, old) || old[1] != nproc)
+		return 15;
+	for (i = 0; i < n; i++)
+		iowq_prep_splice(&ring, p[i].r, sink.w, 1, i, IOSQE_ASYNC);
+	if (io_uring_submit(&ring) != n)
+		return 16;
+	w = iowq_wait_workers(0, nproc - 1, nproc, 10);
+	if (w < 1)
+		return 17;
+	if (w > (int)nproc || iowq_max_workers_seen(0, 0.5) > (int)nproc)
+		return 18;
+	for (i = 0; i < n; i++)
+		if (write(p[i].w, "x", 1) != 1)
+			return 19;
+	if (iowq_reap(&ring, &cq, n, 30) != n || cq.bad)
+		return 20;
+	for (i = 0; i < n; i++)
+		if (cq.res[i] != 1)
+			return 21;
+	if (iowq_count_workers() > (int)nproc)
+		return 22;
+	io_uring_queue_exit(&ring);
+	return 0;
+}
+
+static int run_nproc_child(unsigned int nproc, bool drop)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (!pid)
+		_exit(nproc_child(nproc, drop));
+	status = iowq_waitpid(pid, 90);
+	if (status < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* As root, the unbound limit is RLIMIT_NPROC (3) even though fork is not. */
+TEST_F_TIMEOUT(limits, rlimit_nproc_root, 120)
+{
+	if (geteuid())
+		SKIP(return, "needs root");
+	ASSERT_EQ(0, run_nproc_child(3, false));
+}
+
+/*
+ * As nobody with RLIMIT_NPROC 4 (the process itself counts, so only 3
+ * workers can be created): the limit holds and no work is lost.
+ */
+TEST_F_TIMEOUT(limits, rlimit_nproc_user, 120)
+{
+	if (geteuid())
+		SKIP(return, "needs root to become nobody");
+	ASSERT_EQ(0, run_nproc_child(4, true));
+}
+
+TEST_HARNESS_MAIN

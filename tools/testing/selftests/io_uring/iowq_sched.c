@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Scheduler hooks and idle workers: when a worker blocks, the work queued
+ * behind it is taken by another worker (one started for the purpose);
+ * blocked work gets a worker each up to the limit and no more; after a
+ * burst, the surplus workers exit once idle for the idle timeout (5 s on
+ * 6.1) while one stays, and a new burst starts workers again.
+ *
+ * The splices here are submitted without IOSQE_ASYNC unless stated: they
+ * reach io-wq after a non-blocking attempt, so new workers come from a
+ * worker going to sleep rather than from the submission.
+ */
+#include "../kselftest_harness.h"
+#include "iowq_util.h"
+
+FIXTURE(sched) {
+	struct io_uring ring;
+	struct iowq_cq cq;
+	struct iowq_pipe p[16];
+	struct iowq_pipe sink;
+	int nr_pipes;
+};
+
+FIXTURE_SETUP(sched)
+{
+	ASSERT_EQ(0, iowq_pin_cpu(0));
+	ASSERT_EQ(0, io_uring_queue_init(64, &self->ring, 0));
+	ASSERT_EQ(0, iowq_pipes_open(&self->sink, 1));
+}
+
+FIXTURE_TEARDOWN(sched)
+{
+	io_uring_queue_exit(&self->ring);
+	iowq_pipes_close(self->p, self->nr_pipes);
+	iowq_pipes_close(&self->sink, 1);
+}
+
+static void open_pipes(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(sched) *self, int n)
+{
+	ASSERT_EQ(0, iowq_pipes_open(self->p, n));
+	self->nr_pipes = n;
+}
+
+/* Feed pipes [0, n) and reap n splices of one byte each. */
+static void feed_and_reap(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(sched) *self, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(1, write(self->p[i].w, "x", 1));
+	ASSERT_EQ(n, iowq_reap(&self->ring, &self->cq, n, 30));
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(1, self->cq.res[i]);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/*
+ * Three splices block one after the other; the fourth, whose data is
+ * there, is queued behind them and still completes: each worker going to
+ * sleep got another one started.
+ */
+TEST_F_TIMEOUT(sched, blocked_worker_hands_over, 60)
+{
+	int i;
+
+	open_pipes(_metadata, self, 4);
+	for (i = 0; i < 3; i++)
+		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1, i, 0);
+	ASSERT_EQ(1, write(self->p[3].w, "x", 1));
+	iowq_prep_splice(&self->ring, self->p[3].r, self->sink.w, 1, 3, 0);
+	ASSERT_EQ(4, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 3, 20));
+	ASSERT_EQ(1, self->cq.res[3]);
+	ASSERT_EQ(1, self->cq.nr);
+	ASSERT_GE(iowq_count_workers(), 4);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(1, write(self->p[i].w, "x", 1));
+	ASSERT_EQ(4, iowq_reap(&self->ring, &self->cq, 4, 20));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(1, self->cq.res[i]);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/*
+ * Bound work: a splice into a regular file blocks its worker, the fsyncs
+ * queued behind it (punted, fsync cannot be done without blocking) still
+ * complete.
+ */
+TEST_F_TIMEOUT(sched, blocked_bound_worker_hands_over, 60)
+{
+	int i, fd = open("sched.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int gfd = open("sched2.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, gfd);
+	open_pipes(_metadata, self, 1);
+	iowq_prep_splice(&self->ring, self->p[0].r, fd, 1, 0, 0);
+	for (i = 1; i <= 8; i++) {
+		struct io_uring_sqe *sqe = iowq_get_sqe(&self->ring);
+
+		io_uring_prep_fsync(sqe, gfd, 0);
+		sqe->user_data = i;
+	}
+	ASSERT_EQ(9, io_uring_submit(&self->ring));
+	ASSERT_EQ(8, iowq_reap(&self->ring, &self->cq, 8, 20));
+	ASSERT_FALSE(self->cq.done[0]);
+	for (i = 1; i <= 8; i++)
+		ASSERT_EQ(0, self->cq.res[i]);
+	ASSERT_GE(iowq_count_workers(), 2);
+	ASSERT_EQ(1, write(self->p[0].w, "x", 1));
+	ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 0, 20));
+	ASSERT_EQ(1, self->cq.res[0]);
+	close(fd);
+	close(gfd);
+	unlink("sched.dat");
+	unlink("sched2.dat");
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/* 12 blocked splices with an unbound limit of 5: exactly 5 workers block. */
+TEST_F_TIMEOUT(sched, blocked_up_to_limit, 60)
+{
+	int i, n = 12;
+
+	open_pipes(_metadata, self, n);
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 5, NULL));
+	for (i = 0; i < n; i++)
+		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1, i, 0);
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	ASSERT_EQ(5, iowq_wait_workers(0, 5, 5, 20));
+	ASSERT_EQ(5, iowq_max_workers_seen(0, 1));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	feed_and_reap(_metadata, self, n);
+	ASSERT_LE(iowq_count_workers(), 5);
+}
+
+/*
+ * After a burst of 6 blocked splices, the idle workers but one exit after
+ * the idle timeout, one stays, and a new burst gets 6 workers again.
+ */
+TEST_F_TIMEOUT(sched, idle_workers_exit, 90)
+{
+	int i, n = 6, w;
+
+	open_pipes(_metadata, self, n);
+	for (i = 0; i < n; i++)
+		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1, i,
+				 IOSQE_ASYNC);
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	ASSERT_EQ(n, iowq_wait_workers(0, n, n, 20));
+	feed_and_reap(_metadata, self, n);
+
+	/* idle timeout (5 s) plus slack for a slow machine */
+	w = iowq_wait_workers(0, 1, 1, 20);
+	ASSERT_EQ(1, w);
+	/* the last one stays for more than another idle timeout */
+	iowq_sleep(6);
+	ASSERT_EQ(1, iowq_count_workers());
+
+	memset(&self->cq, 0, sizeof(self->cq));
+	for (i = 0; i < n; i++)
+		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1, i,
+				 IOSQE_ASYNC);
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	ASSERT_EQ(n, iowq_wait_workers(0, n, n, 20));
+	feed_and_reap(_metadata, self, n);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the io-wq selftests.
+ *
+ * Work that blocks an io-wq worker on Linux 6.1 (a punted pipe read does
+ * not: the worker arms poll for it and moves on):
+ *  - unbound: IORING_OP_SPLICE from an empty pipe into a pipe; it returns
+ *    once data (or EOF) arrives in the source pipe;
+ *  - bound: IORING_OP_OPENAT of a FIFO for reading with IOSQE_ASYNC; it
+ *    returns once a writer opens the FIFO.  Opening the FIFO for writing
+ *    with O_NONBLOCK fails with ENXIO unless a reader waits in open(), so
+ *    it also tells whether the request is in flight.
+ *  - bound and hashed: IORING_OP_SPLICE from an empty pipe into a
+ *    regular file.
+ */
+#ifndef IOWQ_UTIL_H
+#define IOWQ_UTIL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <liburing.h>
+
+#define IOWQ_MAX_REQ	1024
+
+static inline double iowq_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static inline void iowq_sleep(double secs)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)secs,
+		.tv_nsec = (long)((secs - (time_t)secs) * 1e9),
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static inline pid_t iowq_gettid(void)
+{
+	return syscall(SYS_gettid);
+}
+
+/* Pin the calling thread to @cpu; 0 or -errno. */
+static inline int iowq_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+/* ---- worker threads ---------------------------------------------------- */
+
+/* Read /proc/self/task/@tid/comm into @comm; 0 or -1. */
+static inline int iowq_task_comm(pid_t tid, char *comm, size_t len)
+{
+	char path[64];
+	FILE *f;
+	int ret = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(comm, len, f)) {
+		comm[strcspn(comm, "\n")] = 0;
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * Store in @tids (up to @max) the thread ids of this process's io-wq
+ * workers, those of the io-wq of task @owner only if @owner > 0.
+ * Returns the number of workers found (may exceed @max) or -errno.
+ */
+static inline int iowq_list_workers(pid_t owner, pid_t *tids, int max)
+{
+	char comm[64], want[32];
+	struct dirent *de;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(want, sizeof(want), "iou-wrk-%d", owner);
+	dir = opendir("/proc/self/task");
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		pid_t tid = atoi(de->d_name);
+
+		if (tid <= 0 || iowq_task_comm(tid, comm, sizeof(comm)))
+			continue;
+		if (strncmp(comm, "iou-wrk", 7))
+			continue;
+		if (owner > 0 && strcmp(comm, want))
+			continue;
+		if (n < max)
+			tids[n] = tid;
+		n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+/* Number of threads of this process whose name starts with "iou-wrk". */
+static inline int iowq_count_workers(void)
+{
+	return iowq_list_workers(0, NULL, 0);
+}
+
+/* Number of io-wq workers serving task @owner ("iou-wrk-<owner>"). */
+static inline int iowq_count_workers_of(pid_t owner)
+{
+	return iowq_list_workers(owner, NULL, 0);
+}
+
+/*
+ * Poll the number of workers (of @owner, or all if @owner is 0) until it
+ * is within [@lo, @hi] or @secs pass.  Returns the last count seen.
+ */
+static inline int iowq_wait_workers(pid_t owner, int lo, int hi, double secs)
+{
+	double end = iowq_now() + secs;
+	int n;
+
+	for (;;) {
+		n = iowq_list_workers(owner, NULL, 0);
+		if ((n >= lo && n <= hi) || iowq_now() > end)
+			return n;
+		iowq_sleep(0.02);
+	}
+}
+
+/*
+ * Sample the number of workers for @secs; returns the largest count seen.
+ */
+static inline int iowq_max_workers_seen(pid_t owner, double secs)
+{
+	double end = iowq_now() + secs;
+	int n, max = 0;
+
+	do {
+		n = iowq_list_workers(owner, NULL, 0);
+		if (n > max)
+			max = n;
+		iowq_sleep(0.02);
+	} while (iowq_now() < end);
+	return max;
+}
+
+/* ---- CPU sets ---------------------------------------------------------- */
+
+/* Parse a cpulist ("0-3,5") into @set; 0 or -1. */
+static inline int iowq_parse_cpulist(const char *s, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	while (*s && *s != '\n') {
+		char *end;
+		long a = strtol(s, &end, 10), b = a;
+
+		if (end == s)
+			return -1;
+		if (*end == '-')
+			b = strtol(end + 1, &end, 10);
+		for (; a <= b; a++)
+			CPU_SET(a, set);
+		s = end;
+		if (*s == ',')
+			s++;
+	}
+	return 0;
+}
+
+/* Read a cpulist file (e.g. /sys/devices/system/node/node0/cpulist). */
+static inline int iowq_read_cpulist(const char *path, cpu_set_t *set)
+{
+	char buf[256] = "";
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return iowq_parse_cpulist(buf, set);
+}
+
+/* Cpus_allowed_list of thread @tid of this process; 0 or -1. */
+static inline int iowq_task_cpus(pid_t tid, cpu_set_t *set)
+{
+	char path[64], line[256];
+	int ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Cpus_allowed_list:", 18)) {
+			ret = iowq_parse_cpulist(line + 18 + strspn(line + 18, " \t"),
+						 set);
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static inline int iowq_nr_nodes(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (;;) {
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", n);
+		if (access(path, F_OK))
+			return n ? n : 1;
+		n++;
+	}
+}
+
+static inline int iowq_node_cpus(int node, cpu_set_t *set)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist",
+		 node);
+	return iowq_read_cpulist(path, set);
+}
+
+static inline int iowq_first_cpu(const cpu_set_t *set)
+{
+	int i;
+
+	for (i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, set))
+			return i;
+	return -1;
+}
+
+/* ---- completions ------------------------------------------------------- */
+
+/* Wait up to @secs for a completion; returns 0 or -errno (-ETIME). */
+static inline int iowq_wait_cqe(struct io_uring *ring, struct io_uring_cqe **cqe,
+				double secs)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = (long long)secs,
+		.tv_nsec = (long long)((secs - (long long)secs) * 1e9),
+	};
+
+	return io_uring_wait_cqe_timeout(ring, cqe, &ts);
+}
+
+/*
+ * Completion bookkeeping: user_data is an index below IOWQ_MAX_REQ.  A
+ * second CQE for an index, or an index out of range, counts as bad.
+ */
+struct iowq_cq {
+	int nr;				/* distinct requests completed */
+	int bad;			/* duplicate or unknown CQEs */
+	int order[IOWQ_MAX_REQ];	/* user_data in completion order */
+	int res[IOWQ_MAX_REQ];
+	unsigned char done[IOWQ_MAX_REQ];
+};
+
+static inline void iowq_cq_record(struct iowq_cq *cq, struct io_uring_cqe *cqe)
+{
+	__u64 ud = cqe->user_data;
+
+	if (ud >= IOWQ_MAX_REQ || cq->done[ud]) {
+		cq->bad++;
+		return;
+	}
+	cq->done[ud] = 1;
+	cq->res[ud] = cqe->res;
+	cq->order[cq->nr++] = ud;
+}
+
+/*
+ * Reap CQEs into @cq until @want requests are done or @secs pass (a signal
+ * interrupting the wait is not an error).  Returns cq->nr.
+ */
+static inline int iowq_reap(struct io_uring *ring, struct iowq_cq *cq,
+			    int want, double secs)
+{
+	double end = iowq_now() + secs;
+	struct io_uring_cqe *cqe;
+
+	while (cq->nr < want) {
+		double left = end - iowq_now();
+		int ret;
+
+		if (left <= 0)
+			break;
+		ret = iowq_wait_cqe(ring, &cqe, left);
+		if (ret == -EINTR)
+			continue;
+		if (ret)
+			break;
+		iowq_cq_record(cq, cqe);
+		io_uring_cqe_seen(ring, cqe);
+	}
+	return cq->nr;
+}
+
+/* Reap until request @ud is done; 0, or -ETIME after @secs. */
+static inline int iowq_reap_ud(struct io_uring *ring, struct iowq_cq *cq,
+			       int ud, double secs)
+{
+	double end = iowq_now() + secs;
+
+	while (!cq->done[ud]) {
+		double left = end - iowq_now();
+
+		if (left <= 0)
+			return -ETIME;
+		iowq_reap(ring, cq, cq->nr + 1, left);
+	}
+	return 0;
+}
+
+/* True if no CQE arrives within @secs (any that does is recorded). */
+static inline bool iowq_cq_quiet(struct io_uring *ring, struct iowq_cq *cq,
+				 double secs)
+{
+	int nr = cq->nr, bad = cq->bad;
+
+	iowq_reap(ring, cq, IOWQ_MAX_REQ + 1, secs);
+	return cq->nr == nr && cq->bad == bad;
+}
+
+/* ---- submission -------------------------------------------------------- */
+
+/* An SQE, submitting what is queued first if the SQ ring is full. */
+static inline struct io_uring_sqe *iowq_get_sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe) {
+		io_uring_submit(ring);
+		sqe = io_uring_get_sqe(ring);
+	}
+	return sqe;
+}
+
+static inline void iowq_prep_nop(struct io_uring *ring, int ud,
+				 unsigned int flags)
+{
+	struct io_uring_sqe *sqe = iowq_get_sqe(ring);
+
+	io_uring_prep_nop(sqe);
+	sqe->flags |= flags;
+	sqe->user_data = ud;
+}
+
+/* Unbound work that blocks until @in (a pipe) has data: splice into @out. */
+static inline void iowq_prep_splice(struct io_uring *ring, int in, int out,
+				    unsigned int len, int ud, unsigned int flags)
+{
+	struct io_uring_sqe *sqe = iowq_get_sqe(ring);
+
+	io_uring_prep_splice(sqe, in, -1, out, -1, len, 0);
+	sqe->flags |= flags;
+	sqe->user_data = ud;
+}
+
+/* ---- pipes and FIFOs --------------------------------------------------- */
+
+struct iowq_pipe {
+	int r, w;
+};
+
+/* Open @n pipes; 0 or -errno (nothing left open then). */
+static inline int iowq_pipes_open(struct iowq_pipe *p, int n)
+{
+	int i, fds[2];
+
+	for (i = 0; i < n; i++) {
+		if (pipe2(fds, O_CLOEXEC)) {
+			int err = -errno;
+
+			while (i--) {
+				close(p[i].r);
+				close(p[i].w);
+			}
+			return err;
+		}
+		p[i].r = fds[0];
+		p[i].w = fds[1];
+	}
+	return 0;
+}
+
+static inline void iowq_pipes_close(struct iowq_pipe *p, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i].r >= 0)
+			close(p[i].r);
+		if (p[i].w >= 0)
+			close(p[i].w);
+		p[i].r = p[i].w = -1;
+	}
+}
+
+#define IOWQ_MAX_FIFOS	64
+
+/*
+ * Name of FIFO @i.  The kernel reads the path of an open when the SQE is
+ * submitted, so each FIFO has its own buffer.
+ */
+static inline const char *iowq_fifo_name(int i)
+{
+	static char names[IOWQ_MAX_FIFOS][48];
+
+	snprintf(names[i], sizeof(names[i]), "iowq-fifo-%d-%d", getpid(), i);
+	return names[i];
+}
+
+/* Bound work that blocks until a writer opens FIFO @i. */
+static inline void iowq_prep_fifo_open(struct io_uring *ring, int i, int ud)
+{
+	struct io_uring_sqe *sqe = iowq_get_sqe(ring);
+
+	io_uring_prep_openat(sqe, AT_FDCWD, iowq_fifo_name(i),
+			     O_RDONLY | O_CLOEXEC, 0);
+	sqe->flags |= IOSQE_ASYNC;
+	sqe->user_data = ud;
+}
+
+/* Create FIFOs 0..@n-1 in the current directory; 0 or -errno. */
+static inline int iowq_fifos_make(int n)
+{
+	int i;
+
+	if (n > IOWQ_MAX_FIFOS)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		unlink(iowq_fifo_name(i));
+		if (mkfifo(iowq_fifo_name(i), 0600))
+			return -errno;
+	}
+	return 0;
+}
+
+static inline void iowq_fifos_remove(int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		unlink(iowq_fifo_name(i));
+}
+
+/*
+ * Release the reader blocked in open() of FIFO @i: 1 if there was one (it
+ * is now released), 0 if none waits (ENXIO), -errno otherwise.
+ */
+static inline int iowq_fifo_release(int i)
+{
+	int fd;
+
+	fd = open(iowq_fifo_name(i), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENXIO ? 0 : -errno;
+	close(fd);
+	return 1;
+}
+
+/* ---- registration ------------------------------------------------------ */
+
+/*
+ * IORING_REGISTER_IOWQ_MAX_WORKERS with {@bound, @unbound}; the previous
+ * values go to @prev (if not NULL).  Returns 0 or -errno.
+ */
+static inline int iowq_set_max_workers(struct io_uring *ring, unsigned int bound,
+				       unsigned int unbound, unsigned int *prev)
+{
+	unsigned int vals[2] = { bound, unbound };
+	int ret = io_uring_register_iowq_max_workers(ring, vals);
+
+	if (!ret && prev) {
+		prev[0] = vals[0];
+		prev[1] = vals[1];
+	}
+	return ret;
+}
+
+/* Raw io_uring_register(2), for arguments liburing would not pass. */
+static inline int iowq_register_raw(int fd, unsigned int op, void *arg,
+				    unsigned int nr)
+{
+	int ret = syscall(__NR_io_uring_register, fd, op, arg, nr);
+
+	return ret < 0 ? -errno : ret;
+}
+
+/* Make this task's io-wq exist (6.1 creates it on the first submission). */
+static inline int iowq_touch(struct io_uring *ring)
+{
+	struct iowq_cq cq = { 0 };
+
+	iowq_prep_nop(ring, IOWQ_MAX_REQ - 1, 0);
+	if (io_uring_submit(ring) != 1)
+		return -1;
+	if (iowq_reap(ring, &cq, 1, 10) != 1 || cq.res[IOWQ_MAX_REQ - 1])
+		return -1;
+	return 0;
+}
+
+/* ---- processes --------------------------------------------------------- */
+
+/*
+ * Wait up to @secs for child @pid; returns its wait status, or -1 if it
+ * did not finish in time (it is then killed and reaped).
+ */
+static inline int iowq_waitpid(pid_t pid, double secs)
+{
+	double end = iowq_now() + secs;
+	int status;
+
+	for (;;) {
+		pid_t ret = waitpid(pid, &status, WNOHANG);
+
+		if (ret == pid)
+			return status;
+		if (ret < 0 && errno != EINTR)
+			return -1;
+		if (iowq_now() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		iowq_sleep(0.01);
+	}
+}
+
+/* pthread_join with a deadline; 0 or -ETIMEDOUT. */
+static inline int iowq_join(pthread_t t, double secs)
+{
+	struct timespec ts;
+	double end;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	end = ts.tv_sec + ts.tv_nsec / 1e9 + secs;
+	ts.tv_sec = (time_t)end;
+	ts.tv_nsec = (long)((end - (time_t)end) * 1e9);
+	return -pthread_timedjoin_np(t, NULL, &ts);
+}
+
+#endif
