@@ -128,7 +128,8 @@ class Judge:
             self.marker(line[7:].strip())
             return
         if KLINE_RE.match(line):
-            if SPLAT_RE.search(line):
+            # the console and the final dmesg dump show the same line
+            if SPLAT_RE.search(line) and line not in self.splats:
                 self.splats.append(line)
             if "Kernel panic" in line:
                 self.panic = True

@@ -212,7 +212,7 @@ struct io_wq {
 
 	/* guards the M fields: worker lists, CPU masks */
 	struct mutex workers_lock;
-	cpumask_var_t allowed;			/* M: owner's cpuset */
+	cpumask_var_t allowed;			/* M: owner's cpuset at creation */
 	cpumask_var_t user_mask;		/* M: IOWQ_AFF mask */
 	bool has_user_mask;			/* M */
 	unsigned int rebind_tries;		/* M */
@@ -820,8 +820,13 @@ static void io_acct_create_workers(struct io_wqe_acct *acct)
 			raw_spin_unlock(&acct->lock);
 			return;
 		}
-		/* the work was taken meanwhile: no worker needed */
+		/*
+		 * No worker needed after all: the work was taken meanwhile,
+		 * or the worker whose blocking asked for this one runs again.
+		 */
 		if (!io_acct_runnable(acct) ||
+		    atomic_read(&acct->nr_running) - acct->nr_reserved >=
+		    READ_ONCE(acct->wqe->nr_cpus) ||
 		    test_bit(IO_WQ_BIT_EXIT, &wq->state)) {
 			io_acct_unreserve(acct, 1);
 			raw_spin_unlock(&acct->lock);
@@ -1216,22 +1221,26 @@ static int io_wq_cpu_offline(unsigned int cpu, struct hlist_node *hnode)
  *
  * Applies to existing and future workers of every node.
  *
- * Return: 0, or -EINVAL if there is no io-wq or @mask is not a subset of
- * the task's cpuset or has no online CPU.
+ * Return: 0, -ENOMEM, or -EINVAL if there is no io-wq or @mask is not a
+ * subset of the task's cpuset or has no online CPU.
  */
 int io_wq_cpu_affinity(struct io_uring_task *tctx, cpumask_var_t mask)
 {
 	struct io_wq *wq = tctx ? tctx->io_wq : NULL;
+	cpumask_var_t cpuset;
 	int ret = 0;
 
 	if (!wq)
 		return -EINVAL;
+	if (!alloc_cpumask_var(&cpuset, GFP_KERNEL))
+		return -ENOMEM;
 
 	cpus_read_lock();
 	mutex_lock(&wq->workers_lock);
-	cpuset_cpus_allowed(wq->task, wq->allowed);
 	if (mask) {
-		if (!cpumask_subset(mask, wq->allowed) ||
+		/* only online CPUs here: wq->allowed keeps offline ones */
+		cpuset_cpus_allowed(wq->task, cpuset);
+		if (!cpumask_subset(mask, cpuset) ||
 		    !cpumask_intersects(mask, cpu_online_mask)) {
 			ret = -EINVAL;
 			goto out;
@@ -1244,6 +1253,7 @@ int io_wq_cpu_affinity(struct io_uring_task *tctx, cpumask_var_t mask)
 out:
 	mutex_unlock(&wq->workers_lock);
 	cpus_read_unlock();
+	free_cpumask_var(cpuset);
 	return ret;
 }
 
