@@ -13,6 +13,7 @@ SMP ?= 2
 NODES ?= 2
 MEM ?= 2048
 FILTER ?=
+ARGS ?=
 TIMEOUT ?= 1500
 TEST_TIMEOUT ?= 300
 JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
@@ -38,7 +39,8 @@ export B JOBS SRC_TAR DEBUG
 VM = python3 harness/vm.py --kernel $(BZIMAGE) --initrd $(INITRD) \
 	--accel $(ACCEL) --smp $(SMP) --nodes $(NODES) --mem $(MEM) \
 	--timeout $(TIMEOUT) --test-timeout $(TEST_TIMEOUT) \
-	$(if $(FILTER),--filter '$(FILTER)') $(if $(V),--verbose)
+	$(if $(FILTER),--filter '$(FILTER)') $(if $(ARGS),--args '$(ARGS)') \
+	$(if $(V),--verbose)
 
 # Debian packages the project needs (command or file that proves each).
 PKGS := linux-source-6.1 qemu-system-x86 liburing-dev busybox-static bc \
@@ -59,7 +61,7 @@ help:
 	@echo "  make check       checkpatch --strict, W=1 and sparse on our io-wq"
 	@echo "  make patches     export the series as a git-format patch set"
 	@echo "Variables: VARIANT=$(VARIANT) DEBUG=$(DEBUG) ACCEL=$(ACCEL) SMP=$(SMP)"
-	@echo "  NODES=$(NODES) MEM=$(MEM) FILTER=$(FILTER) TIMEOUT=$(TIMEOUT) V=$(V)"
+	@echo "  NODES=$(NODES) MEM=$(MEM) FILTER=$(FILTER) ARGS=$(ARGS) TIMEOUT=$(TIMEOUT) V=$(V)"
 
 deps:
 	@missing=$$(for p in $(PKGS); do \
