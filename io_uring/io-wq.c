@@ -177,6 +177,10 @@ struct io_wqe_acct {
 	struct list_head all_list;		/* M, R */
 	unsigned int nr_workers;		/* L: alive + reserved */
 	unsigned int nr_reserved;		/* L: reserved, not created */
+	/* queued work a worker takes at once: unhashed items + chains */
+	unsigned int nr_units;			/* L */
+	/* workers on their way to the queue: reserved, starting, woken */
+	unsigned int nr_coming;			/* L */
 	unsigned int max_workers;		/* L */
 	atomic_t nr_running;			/* A, see io_acct_activate() */
 	unsigned long flags;			/* A */
@@ -295,6 +299,7 @@ static bool io_acct_unreserve(struct io_wqe_acct *acct, unsigned int nr)
 	lockdep_assert_held(&acct->lock);
 
 	acct->nr_reserved -= nr;
+	acct->nr_coming -= nr;
 	acct->nr_workers -= nr;
 	atomic_sub(nr, &acct->nr_running);
 	return !acct->nr_workers;
@@ -316,6 +321,7 @@ static void io_acct_take_all(struct io_wqe_acct *acct,
 	}
 	INIT_WQ_LIST(&acct->work_list);
 	memset(acct->hash_tail, 0, sizeof(acct->hash_tail));
+	acct->nr_units = 0;
 	clear_bit(IO_ACCT_STALLED, &acct->flags);
 }
 
@@ -343,17 +349,24 @@ static void io_acct_queue_create(struct io_wqe_acct *acct)
 	io_acct_unreserve(acct, acct->nr_reserved);
 }
 
-/* Wake an idle worker of @acct, counting it as running.  Lock-free. */
+/*
+ * Wake an idle worker of @acct, counting it as running and coming.  The
+ * free list is walked under RCU; the claim bit makes the hand-over with the
+ * worker race-free.
+ */
 static bool io_acct_claim_free(struct io_wqe_acct *acct)
 {
 	struct hlist_nulls_node *n;
 	struct io_worker *worker;
 	bool claimed = false;
 
+	lockdep_assert_held(&acct->lock);
+
 	rcu_read_lock();
 	hlist_nulls_for_each_entry_rcu(worker, n, &acct->free_list, free_node) {
 		if (test_and_clear_bit(IO_WORKER_FREE, &worker->free)) {
 			atomic_inc(&acct->nr_running);
+			acct->nr_coming++;
 			wake_up_process(worker->task);
 			claimed = true;
 			break;
@@ -367,7 +380,8 @@ static bool io_acct_claim_free(struct io_wqe_acct *acct)
  * Make sure runnable queued work of @acct gets a worker.  Up to one worker
  * per CPU of the pool runs at a time: below that, claim an idle worker or
  * reserve a slot for a new one (counted as running from now on, so that the
- * next caller does not reserve another for the same need).
+ * next caller does not reserve another for the same need).  Nothing is done
+ * for work that a worker on its way to the queue will take.
  */
 static void io_acct_activate(struct io_wqe_acct *acct)
 {
@@ -375,7 +389,7 @@ static void io_acct_activate(struct io_wqe_acct *acct)
 
 	lockdep_assert_held(&acct->lock);
 
-	if (!io_acct_runnable(acct))
+	if (!io_acct_runnable(acct) || acct->nr_coming >= acct->nr_units)
 		return;
 	if (atomic_read(&acct->nr_running) >= READ_ONCE(acct->wqe->nr_cpus))
 		return;
@@ -386,6 +400,7 @@ static void io_acct_activate(struct io_wqe_acct *acct)
 		return;
 	acct->nr_workers++;
 	acct->nr_reserved++;
+	acct->nr_coming++;
 	atomic_inc(&acct->nr_running);
 	io_acct_queue_create(acct);
 }
@@ -400,6 +415,7 @@ static void io_acct_insert(struct io_wqe_acct *acct, struct io_wq_work *work)
 
 	if (!io_wq_is_hashed(work)) {
 		wq_list_add_tail(&work->list, &acct->work_list);
+		acct->nr_units++;
 		clear_bit(IO_ACCT_STALLED, &acct->flags);
 		return;
 	}
@@ -411,6 +427,7 @@ static void io_acct_insert(struct io_wqe_acct *acct, struct io_wq_work *work)
 		return;
 	}
 	wq_list_add_tail(&work->list, &acct->work_list);
+	acct->nr_units++;
 	if (!test_bit(key, &acct_wq(acct)->hash->map))
 		clear_bit(IO_ACCT_STALLED, &acct->flags);
 }
@@ -428,11 +445,15 @@ static void io_acct_remove(struct io_wqe_acct *acct, struct io_wq_work *work,
 			struct io_wq_work *p = prev ? io_node_work(prev) : NULL;
 
 			/* the chain's new tail, if @work was not alone */
-			if (p && io_wq_is_hashed(p) && io_work_hash_key(p) == key)
+			if (p && io_wq_is_hashed(p) && io_work_hash_key(p) == key) {
 				acct->hash_tail[key] = p;
-			else
+			} else {
 				acct->hash_tail[key] = NULL;
+				acct->nr_units--;
+			}
 		}
+	} else {
+		acct->nr_units--;
 	}
 	wq_list_del(&acct->work_list, &work->list, prev);
 }
@@ -507,6 +528,7 @@ again:
 	} else {
 		wq_list_del(&acct->work_list, &work->list, prev);
 	}
+	acct->nr_units--;
 	io_worker_set_cur(worker, work);
 	return work;
 }
@@ -686,8 +708,10 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 	claimed = !test_and_clear_bit(IO_WORKER_FREE, &worker->free);
 	hlist_nulls_del_init_rcu(&worker->free_node);
 	worker->flags = IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING;
-	/* a claimer counted us already */
-	if (!claimed)
+	/* a claimer counted us already, as running and as coming */
+	if (claimed)
+		acct->nr_coming--;
+	else
 		atomic_inc(&acct->nr_running);
 	*timed_out = !claimed && !left;
 
@@ -734,6 +758,10 @@ static int io_worker_main(void *data)
 
 	snprintf(name, sizeof(name), "iou-wrk-%d", wq->task->pid);
 	set_task_comm(current, name);
+	/* arrived: looks at the queue from now on */
+	raw_spin_lock(&worker->acct->lock);
+	worker->acct->nr_coming--;
+	raw_spin_unlock(&worker->acct->lock);
 
 	do {
 		io_worker_run_queue(worker);
@@ -825,6 +853,7 @@ static void io_acct_create_workers(struct io_wqe_acct *acct)
 		 * or the worker whose blocking asked for this one runs again.
 		 */
 		if (!io_acct_runnable(acct) ||
+		    acct->nr_coming > acct->nr_units ||
 		    atomic_read(&acct->nr_running) - acct->nr_reserved >=
 		    READ_ONCE(acct->wqe->nr_cpus) ||
 		    test_bit(IO_WQ_BIT_EXIT, &wq->state)) {
