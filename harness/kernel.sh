@@ -32,6 +32,10 @@ ours|stock) ;;
 *) die "VARIANT must be 'ours' or 'stock', not '$VARIANT'" ;;
 esac
 
+if [ -n "$DEBUG" ] && [ ! -f "$REPO/kernel/configs/io-wq-debug.config" ]; then
+	die "DEBUG=1 needs kernel/configs/io-wq-debug.config, which does not exist yet"
+fi
+
 SRC=$B/src/$VARIANT
 KNAME=$VARIANT${DEBUG:+-debug}
 OBJ=$B/obj/$KNAME
