@@ -326,27 +326,45 @@ static void io_acct_take_all(struct io_wqe_acct *acct,
 }
 
 /*
- * Ask the owner task to create workers for the reserved slots of @acct.
- * The EXIT bit is checked again once the request is queued: pairs with the
- * barrier in io_wq_exit_start(), so that either io_wq_cancel_creation()
- * finds the request or we see EXIT and take it back.
+ * The creation request of @acct will not run: give it up with all the
+ * slots it was to fill.  The caller held IO_ACCT_CREATING.
  */
-static void io_acct_queue_create(struct io_wqe_acct *acct)
+static void io_acct_drop_creation(struct io_wqe_acct *acct)
+{
+	lockdep_assert_held(&acct->lock);
+
+	clear_bit(IO_ACCT_CREATING, &acct->flags);
+	io_acct_unreserve(acct, acct->nr_reserved);
+}
+
+/*
+ * Queue the creation request of @acct (held through IO_ACCT_CREATING) as
+ * task_work of the owner.  The EXIT bit is checked again once it is queued:
+ * pairs with the barrier in io_wq_exit_start(), so that either
+ * io_wq_cancel_creation() finds the request or we see EXIT and take it
+ * back.  Returns false if the request is not queued: the owner is exiting,
+ * and its exit cancels whatever is queued.
+ */
+static bool io_acct_post_create(struct io_wqe_acct *acct)
 {
 	struct io_wq *wq = acct_wq(acct);
 
+	if (test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
+	    task_work_add(wq->task, &acct->create_cb, TWA_SIGNAL))
+		return false;
+	return !test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
+	       !task_work_cancel(wq->task, &acct->create_cb);
+}
+
+/* Ask the owner task to create workers for the reserved slots of @acct. */
+static void io_acct_queue_create(struct io_wqe_acct *acct)
+{
 	lockdep_assert_held(&acct->lock);
 
 	if (test_and_set_bit(IO_ACCT_CREATING, &acct->flags))
 		return;
-	if (!task_work_add(wq->task, &acct->create_cb, TWA_SIGNAL)) {
-		if (!test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
-		    !task_work_cancel(wq->task, &acct->create_cb))
-			return;
-	}
-	/* the owner is exiting: its exit cancels whatever is queued */
-	clear_bit(IO_ACCT_CREATING, &acct->flags);
-	io_acct_unreserve(acct, acct->nr_reserved);
+	if (!io_acct_post_create(acct))
+		io_acct_drop_creation(acct);
 }
 
 /*
@@ -605,8 +623,7 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
  */
 static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *work)
 {
-	struct io_wqe *wqe = worker->acct->wqe;
-	struct io_wq *wq = wqe->wq;
+	struct io_wq *wq = acct_wq(worker->acct);
 	int key = io_wq_is_hashed(work) ? io_work_hash_key(work) : -1;
 
 	do {
@@ -898,17 +915,11 @@ static void io_acct_retry_fn(struct work_struct *work)
 {
 	struct io_wqe_acct *acct = container_of(to_delayed_work(work),
 						struct io_wqe_acct, retry_work);
-	struct io_wq *wq = acct_wq(acct);
 
-	if (!test_bit(IO_WQ_BIT_EXIT, &wq->state) &&
-	    !task_work_add(wq->task, &acct->create_cb, TWA_SIGNAL)) {
-		if (!test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
-		    !task_work_cancel(wq->task, &acct->create_cb))
-			return;
-	}
+	if (io_acct_post_create(acct))
+		return;
 	raw_spin_lock(&acct->lock);
-	clear_bit(IO_ACCT_CREATING, &acct->flags);
-	io_acct_unreserve(acct, acct->nr_reserved);
+	io_acct_drop_creation(acct);
 	raw_spin_unlock(&acct->lock);
 }
 
@@ -927,8 +938,7 @@ static void io_wq_cancel_creation(struct io_wq *wq)
 			cancel_delayed_work_sync(&acct->retry_work);
 			task_work_cancel(wq->task, &acct->create_cb);
 			raw_spin_lock(&acct->lock);
-			clear_bit(IO_ACCT_CREATING, &acct->flags);
-			io_acct_unreserve(acct, acct->nr_reserved);
+			io_acct_drop_creation(acct);
 			raw_spin_unlock(&acct->lock);
 		}
 	}
