@@ -57,6 +57,20 @@ static void feed_and_reap(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, self->cq.bad);
 }
 
+/* @n async splices from empty pipes: each gets a worker; then feed them. */
+static void burst(struct __test_metadata *_metadata,
+		  FIXTURE_DATA(sched) *self, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1, i,
+				 IOSQE_ASYNC);
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	ASSERT_EQ(n, iowq_wait_workers(0, n, n, 20));
+	feed_and_reap(_metadata, self, n);
+}
+
 /*
  * Three splices block one after the other; the fourth, whose data is
  * there, is queued behind them and still completes: each worker going to
@@ -145,15 +159,10 @@ TEST_F_TIMEOUT(sched, blocked_up_to_limit, 60)
  */
 TEST_F_TIMEOUT(sched, idle_workers_exit, 90)
 {
-	int i, n = 6, w;
+	int n = 6, w;
 
 	open_pipes(_metadata, self, n);
-	for (i = 0; i < n; i++)
-		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1, i,
-				 IOSQE_ASYNC);
-	ASSERT_EQ(n, io_uring_submit(&self->ring));
-	ASSERT_EQ(n, iowq_wait_workers(0, n, n, 20));
-	feed_and_reap(_metadata, self, n);
+	burst(_metadata, self, n);
 
 	/* idle timeout (5 s) plus slack for a slow machine */
 	w = iowq_wait_workers(0, 1, 1, 20);
@@ -163,12 +172,7 @@ TEST_F_TIMEOUT(sched, idle_workers_exit, 90)
 	ASSERT_EQ(1, iowq_count_workers());
 
 	memset(&self->cq, 0, sizeof(self->cq));
-	for (i = 0; i < n; i++)
-		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1, i,
-				 IOSQE_ASYNC);
-	ASSERT_EQ(n, io_uring_submit(&self->ring));
-	ASSERT_EQ(n, iowq_wait_workers(0, n, n, 20));
-	feed_and_reap(_metadata, self, n);
+	burst(_metadata, self, n);
 }
 
 TEST_HARNESS_MAIN
