@@ -134,25 +134,23 @@ fragments() {
 	return 0
 }
 
-# Every option of the fragments must survive olddefconfig.
+# Every option of the fragments must survive olddefconfig; where two
+# fragments set one option, the later one wins, as in merge_config.sh.
 check_config() {
-	local frag line opt val lost=0
-	for frag in $(fragments); do
-		while IFS= read -r line; do
-			case "$line" in CONFIG_*=*) ;; *) continue ;; esac
-			opt=${line%%=*}
-			val=${line#*=}
-			if [ "$val" = n ]; then
-				if grep -q "^$opt=" "$OBJ/.config"; then
-					echo "  lost: $line (have $(grep "^$opt=" "$OBJ/.config"))" >&2
-					lost=1
-				fi
-			elif ! grep -qx "$opt=$val" "$OBJ/.config"; then
-				echo "  lost: $line (have: $(grep -E "^$opt=|^# $opt is not set" "$OBJ/.config" || echo unset))" >&2
+	local line opt val lost=0
+	while IFS= read -r line; do
+		opt=${line%%=*}
+		val=${line#*=}
+		if [ "$val" = n ]; then
+			if grep -q "^$opt=" "$OBJ/.config"; then
+				echo "  lost: $line (have $(grep "^$opt=" "$OBJ/.config"))" >&2
 				lost=1
 			fi
-		done < "$frag"
-	done
+		elif ! grep -qx "$opt=$val" "$OBJ/.config"; then
+			echo "  lost: $line (have: $(grep -E "^$opt=|^# $opt is not set" "$OBJ/.config" || echo unset))" >&2
+			lost=1
+		fi
+	done < <(cat $(fragments) | grep '^CONFIG_[A-Za-z0-9_]*=' | tac | sort -s -u -t= -k1,1)
 	[ $lost = 0 ] || die "options of the config fragment were dropped by olddefconfig (missing dependencies?)"
 }
 
