@@ -620,6 +620,11 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
  * nothing starts for real once exit has begun.  Work linked to an item runs
  * next here, unless the chain goes on or it is hashed: then it is queued.
  * Either way it is visible to cancellation before the item is freed.
+ *
+ * The chain behind cur_work changes under worker->lock only: cancellation
+ * takes matching items out of it.  So the next item is read, and made
+ * current, under that lock.  A cancel signal sent for an item is cleared
+ * once the next one is current, before the next one starts.
  */
 static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *work)
 {
@@ -627,23 +632,28 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 	int key = io_wq_is_hashed(work) ? io_work_hash_key(work) : -1;
 
 	do {
-		struct io_wq_work *next = wq_next_work(work);
-		struct io_wq_work *linked;
+		struct io_wq_work *linked, *next, *here = NULL;
 		bool last;
 
 		if (test_bit(IO_WQ_BIT_EXIT, &wq->state))
 			work->flags |= IO_WQ_WORK_CANCEL;
 		wq->do_work(work);
 		last = wq->put_work(work, &linked);
-		/* a cancel signal meant for @work must not hit the next one */
-		io_run_task_work();
-		if (linked && !next && !io_wq_is_hashed(linked)) {
-			next = linked;
-			linked = NULL;
+		/* the chain only shrinks: once empty, it stays empty */
+		if (linked && !io_wq_is_hashed(linked)) {
+			raw_spin_lock(&worker->lock);
+			if (!wq_next_work(work))
+				swap(here, linked);
+			raw_spin_unlock(&worker->lock);
 		}
 		if (linked)
 			io_wq_enqueue(wq, linked);
-		io_worker_set_cur(worker, next);
+		raw_spin_lock(&worker->lock);
+		next = here ?: wq_next_work(work);
+		worker->cur_work = next;
+		raw_spin_unlock(&worker->lock);
+		/* a cancel signal meant for @work must not hit the next one */
+		io_run_task_work();
 		if (last)
 			wq->free_work(work);
 		work = next;
@@ -775,6 +785,13 @@ static int io_worker_main(void *data)
 
 	snprintf(name, sizeof(name), "iou-wrk-%d", wq->task->pid);
 	set_task_comm(current, name);
+	/*
+	 * A new thread inherits its creator's thread flags, and the owner
+	 * may have had TIF_NOTIFY_SIGNAL set by task_work queued while it
+	 * created us: not a signal for us, but it would end the first
+	 * blocking wait of our first work with -EINTR.
+	 */
+	io_run_task_work();
 	/* arrived: looks at the queue from now on */
 	raw_spin_lock(&worker->acct->lock);
 	worker->acct->nr_coming--;
@@ -1076,11 +1093,12 @@ static void io_acct_cancel_queued(struct io_wqe_acct *acct,
 
 /*
  * Matching work on the workers of @acct: the running item is marked and its
- * worker signalled; items of the chain behind it are marked and will
- * complete as cancelled when their turn comes.
+ * worker signalled; matching items of the chain behind it are taken out of
+ * the chain, into @out, to be completed as cancelled like queued work.
  */
 static void io_acct_cancel_running(struct io_wqe_acct *acct,
-				   struct io_cancel_match *m)
+				   struct io_cancel_match *m,
+				   struct io_wq_work_list *out)
 {
 	struct io_worker *worker;
 
@@ -1088,20 +1106,27 @@ static void io_acct_cancel_running(struct io_wqe_acct *acct,
 
 	rcu_read_lock();
 	list_for_each_entry_rcu(worker, &acct->all_list, all_node) {
-		struct io_wq_work *work;
+		struct io_wq_work *prev, *work;
 
 		raw_spin_lock(&worker->lock);
-		for (work = worker->cur_work; work && !io_match_done(m);
-		     work = wq_next_work(work)) {
-			if (!m->fn(work, m->data))
-				continue;
-			work->flags |= IO_WQ_WORK_CANCEL;
-			if (work == worker->cur_work) {
-				set_notify_signal(worker->task);
-				m->nr_running++;
-			} else {
+		prev = worker->cur_work;
+		if (prev && m->fn(prev, m->data)) {
+			prev->flags |= IO_WQ_WORK_CANCEL;
+			set_notify_signal(worker->task);
+			m->nr_running++;
+		}
+		work = prev ? wq_next_work(prev) : NULL;
+		while (work && !io_match_done(m)) {
+			struct io_wq_work *next = wq_next_work(work);
+
+			if (m->fn(work, m->data)) {
+				prev->list.next = work->list.next;
+				wq_list_add_tail(&work->list, out);
 				m->nr_pending++;
+			} else {
+				prev = work;
 			}
+			work = next;
 		}
 		raw_spin_unlock(&worker->lock);
 		if (io_match_done(m))
@@ -1144,7 +1169,7 @@ enum io_wq_cancel io_wq_cancel_cb(struct io_wq *wq, work_cancel_fn *cancel,
 		for (i = 0; i < IO_WQ_ACCT_NR; i++)
 			io_acct_cancel_queued(&wqe->acct[i], &m, &out);
 		for (i = 0; i < IO_WQ_ACCT_NR; i++)
-			io_acct_cancel_running(&wqe->acct[i], &m);
+			io_acct_cancel_running(&wqe->acct[i], &m, &out);
 		raw_spin_unlock(&wqe->acct[IO_WQ_ACCT_UNBOUND].lock);
 		raw_spin_unlock(&wqe->acct[IO_WQ_ACCT_BOUND].lock);
 		if (io_match_done(&m))
