@@ -1,0 +1,2440 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iowq_stress: a seeded, time-bounded stress of io-wq.
+ *
+ *   iowq_stress [--seed N] [--seconds S] [--threads T] [--hang S]
+ *               [--order task|node|auto] [--no-hotplug] [--no-fork]
+ *               [--no-signals] [--verbose]
+ *
+ * Without arguments it makes a short run (20 s) with a seed taken from the
+ * clock, which is what `make test` runs; `make stress` runs it for longer.
+ * The seed is printed first: the same seed gives the same mix of
+ * operations (the interleavings still depend on timing).
+ *
+ * What runs at the same time:
+ *  - T "slot" threads, each a succession of short-lived threads (a new
+ *    generation when one ends).  A thread creates one or two rings of its
+ *    own, may also use a ring shared by all threads, and submits a random
+ *    mix: IOSQE_ASYNC and inline NOPs, pipe reads that wait for data
+ *    (armed poll), splices from empty pipes (block an unbound worker),
+ *    async opens of FIFOs (block a bound worker), splices from empty pipes
+ *    into a file (block a bound, hashed worker), IOSQE_ASYNC appends with
+ *    a sequence number to a few shared files, linked chains of appends,
+ *    writes to a scratch file, IORING_OP_ASYNC_CANCEL by user_data, by fd
+ *    (with or without CANCEL_ALL) and CANCEL_ANY; it also changes
+ *    IORING_REGISTER_IOWQ_MAX_WORKERS, IOWQ_AFF and its own CPU affinity.
+ *    Blocked requests are released (pipe written, FIFO opened) after a
+ *    random delay.  A thread ends after a random lifetime: with its work
+ *    in flight (the main thread then reaps the CQEs of its rings, and a
+ *    later generation may take a ring over), after closing a ring with
+ *    work in flight, or after cancelling and reaping everything.
+ *  - a thread sending SIGUSR1 (handler without SA_RESTART) to the slot
+ *    threads at random intervals;
+ *  - a thread forking children that submit work on a ring of their own
+ *    and exit, exec /bin/true, get SIGKILLed, or end a thread with work
+ *    in flight, while the parent's rings have work in flight;
+ *  - a second process taking CPU 1 offline and online at random
+ *    intervals (root only; CPU 1 is online again at the end).
+ *
+ * Invariants (each violation is printed with the seed; any fails the run):
+ *  - every SQE gets exactly one CQE (user_data carries a slot and a
+ *    sequence number), with a plausible result for its opcode; a cancel
+ *    that returned 0 left its target with -ECANCELED;
+ *  - pipe data arrives in order, none lost or duplicated;
+ *  - appends of one thread to one file land in submission order (hashed
+ *    work of one inode runs in order), a linked chain lands in order and
+ *    is a prefix of its members, and exactly the appends that completed
+ *    with success are in the files;
+ *  - no request stays pending longer than --hang seconds after it could
+ *    complete, no thread stops making progress for --hang seconds, every
+ *    child process ends within --hang seconds;
+ *  - the iou-wrk-<tid> workers of a thread are gone within --exit-bound
+ *    seconds of its exit, and no worker is left at the end.
+ *
+ * Ordering of appends across NUMA nodes: upstream 6.1 queues work on the
+ * pool of the node the submitter runs on, so appends submitted from two
+ * nodes may pass each other; our io-wq keeps all work of a hash key on
+ * one node.  --order=task checks the order across nodes, --order=node only
+ * among appends submitted from the same node; auto (the default) picks
+ * task when the kernel log shows our io-wq's banner.
+ *
+ * Output: TAP (kselftest style) with "# " progress lines every 10 s; exit
+ * status 0 pass, 1 fail.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/klog.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include "iowq_util.h"
+
+#define KSFT_PASS	0
+#define KSFT_FAIL	1
+
+#define MAX_SLOTS	16
+#define MAX_RINGS	256
+#define NFILES		3
+#define RECLEN		64
+#define NRECS		256
+#define MAX_INFLIGHT	160
+#define NRP		6	/* pipes for reads (armed poll) */
+#define NSP		6	/* pipes for splices (unbound, blocking) */
+#define NHP		2	/* pipes for splices into a file (bound, hashed) */
+#define NFIFO		4	/* FIFOs for async opens (bound, blocking) */
+#define MAXCHAIN	4
+#define RECENT		512
+#define MAX_DEAD	4096
+#define HOTPLUG_CPU	1
+
+#ifndef ERESTARTSYS
+#define ERESTARTSYS	512
+#define ERESTARTNOINTR	513
+#define ERESTARTNOHAND	514
+#define ERESTART_RESTARTBLOCK 516
+#endif
+
+enum op {
+	OP_NOP, OP_NOP_ASYNC, OP_READ, OP_SPLICE, OP_HSPLICE, OP_FIFO,
+	OP_APPEND, OP_CHAIN, OP_WRITE, OP_CANCEL_UD, OP_CANCEL_FD,
+	OP_CANCEL_ANY, OP_REGISTER, OP_NR
+};
+
+static const char * const op_name[OP_NR] = {
+	"nop", "nop-async", "read", "splice", "splice-file", "fifo-open",
+	"append", "chain", "write", "cancel-ud", "cancel-fd", "cancel-any",
+	"register",
+};
+
+/* status of an ordered write */
+enum { ST_PEND, ST_OK, ST_CANC, ST_INTR, ST_UNKNOWN };
+
+/* ---- options, output, statistics -------------------------------------- */
+
+static struct {
+	uint64_t seed;
+	double seconds;
+	int threads;
+	double hang;
+	double exit_bound;
+	int order;		/* 0 auto, 1 task, 2 node */
+	bool hotplug, fork, signals, cancel_all, repro, verbose;
+} opt = {
+	.seconds = 20, .threads = 4, .hang = 60, .exit_bound = 20,
+	.hotplug = true, .fork = true, .signals = true, .cancel_all = true,
+};
+
+static bool order_strict;
+static bool restart_ok;		/* env IOWQ_STRESS_RESTART_OK set */
+static double t_start, t_end;
+static atomic_int stop_flag;
+static atomic_long nr_violations;
+enum { V_CQE, V_ORDER, V_EXIT, V_HOTPLUG, V_NR };
+static atomic_long nr_vcat[V_NR];
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static int cpu_node[CPU_SETSIZE];
+static int nr_cpus_conf;
+static bool hotplug_on;
+
+static atomic_long st_sqe, st_cqe, st_discard, st_op[OP_NR];
+static atomic_long st_threads, st_rings, st_exit_inflight, st_close_inflight;
+static atomic_long st_signals, st_forks, st_children[4], st_cancel0;
+static atomic_long st_reuse, st_aff_einval;
+static volatile sig_atomic_t sigs_caught;
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&out_lock);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	pthread_mutex_unlock(&out_lock);
+}
+
+#define violation(...) violation_cat(V_CQE, __VA_ARGS__)
+
+static void violation_cat(int cat, const char *fmt, ...)
+{
+	long n = atomic_fetch_add(&nr_vcat[cat], 1) + 1;
+	va_list ap;
+
+	atomic_fetch_add(&nr_violations, 1);
+	if (n > 30)
+		return;
+	pthread_mutex_lock(&out_lock);
+	printf("# VIOLATION (seed %" PRIu64 ", t=%.1fs): ", opt.seed,
+	       iowq_now() - t_start);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (n == 30)
+		printf("# (further violations of this kind are counted, not printed)\n");
+	fflush(stdout);
+	pthread_mutex_unlock(&out_lock);
+}
+
+/* ---- PRNG: splitmix64, one stream per thread ---------------------------- */
+
+struct prng {
+	uint64_t s;
+};
+
+static uint64_t splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void prng_init(struct prng *p, uint64_t a, uint64_t b)
+{
+	uint64_t x = opt.seed;
+
+	x = splitmix(&x) ^ (a * 0xff51afd7ed558ccdULL);
+	x = splitmix(&x) ^ (b * 0xc4ceb9fe1a85ec53ULL);
+	p->s = splitmix(&x);
+}
+
+static uint64_t rnd(struct prng *p)
+{
+	return splitmix(&p->s);
+}
+
+static uint32_t rnd_n(struct prng *p, uint32_t n)
+{
+	return n ? rnd(p) % n : 0;
+}
+
+static double rnd_f(struct prng *p)
+{
+	return (rnd(p) >> 11) * 0x1.0p-53;
+}
+
+static bool rnd_pct(struct prng *p, int pct)
+{
+	return (int)rnd_n(p, 100) < pct;
+}
+
+/* ---- ordered writes: what each thread wrote ---------------------------- */
+
+struct chainst {
+	uint8_t file, len;
+	uint8_t st[MAXCHAIN];
+};
+
+struct tstate {
+	pthread_mutex_t lock;
+	int key, slot, gen;
+	uint32_t nu[NFILES], capu[NFILES];
+	uint8_t *ust[NFILES];
+	int8_t *unode[NFILES];
+	uint32_t nch, capch;
+	struct chainst *ch;
+};
+
+#define MAX_TSTATES	65536
+static struct tstate *tstates[MAX_TSTATES];
+static atomic_int nr_tstates;
+
+static struct tstate *tstate_new(int slot, int gen)
+{
+	int key = atomic_fetch_add(&nr_tstates, 1);
+	struct tstate *ts;
+
+	if (key >= MAX_TSTATES)
+		return NULL;
+	ts = calloc(1, sizeof(*ts));
+	pthread_mutex_init(&ts->lock, NULL);
+	ts->key = key;
+	ts->slot = slot;
+	ts->gen = gen;
+	tstates[key] = ts;
+	return ts;
+}
+
+static void *grow(void *p, uint32_t *cap, size_t size)
+{
+	uint32_t n = *cap ? *cap * 2 : 256;
+
+	p = realloc(p, n * size);
+	if (!p) {
+		perror("realloc");
+		exit(KSFT_FAIL);
+	}
+	memset((char *)p + *cap * size, 0, (n - *cap) * size);
+	*cap = n;
+	return p;
+}
+
+static uint32_t ts_new_append(struct tstate *ts, int f)
+{
+	uint32_t s;
+
+	pthread_mutex_lock(&ts->lock);
+	if (ts->nu[f] == ts->capu[f]) {
+		uint32_t cap = ts->capu[f];
+
+		ts->ust[f] = grow(ts->ust[f], &cap, 1);
+		cap = ts->capu[f];
+		ts->unode[f] = grow(ts->unode[f], &cap, 1);
+		ts->capu[f] = cap;
+	}
+	s = ts->nu[f]++;
+	ts->unode[f][s] = -1;
+	pthread_mutex_unlock(&ts->lock);
+	return s;
+}
+
+static uint32_t ts_new_chain(struct tstate *ts, int f, int len)
+{
+	uint32_t c;
+
+	pthread_mutex_lock(&ts->lock);
+	if (ts->nch == ts->capch)
+		ts->ch = grow(ts->ch, &ts->capch, sizeof(*ts->ch));
+	c = ts->nch++;
+	ts->ch[c].file = f;
+	ts->ch[c].len = len;
+	pthread_mutex_unlock(&ts->lock);
+	return c;
+}
+
+/* ---- rings -------------------------------------------------------------- */
+
+struct rec {
+	uint32_t seq;
+	uint8_t type, busy, released, async, must_cancel, reported;
+	uint8_t cidx, clen, file;
+	int res_idx;			/* pipe or FIFO */
+	int len;
+	uint32_t wseq;			/* append seq, or chain number */
+	uint32_t cflags;
+	double t_sub, t_due, t_rel;
+	struct tstate *ts;
+	uint64_t target;
+	char buf[RECLEN];
+};
+
+struct spipe {
+	int r, w;
+	int rec;			/* request using it, or -1 */
+	uint64_t written, consumed;
+	uint8_t key;
+};
+
+struct sring {
+	int id;
+	pthread_mutex_t lock;
+	struct io_uring ring;
+	bool shared;
+	int owner;			/* slot, -1 none (the main thread services it) */
+	int keep_for;			/* slot whose next generation takes it over */
+	struct rec recs[NRECS];
+	int freel[NRECS], nfree, inflight;
+	uint32_t seq;
+	struct spipe rp[NRP], sp[NSP], hp[NHP];
+	int sink_r, sink_w;
+	int fifo_rec[NFIFO];
+	char fifo[NFIFO][40];
+	int ffd[NFILES];
+	int scratch_fd, hscratch_fd;
+	struct { uint64_t ud; int res; } recent[RECENT];
+	int recent_pos;
+	/* appends of the batch being submitted: node tags set after submit */
+	struct { struct tstate *ts; uint8_t f; uint32_t s; } tag[64];
+	int ntag;
+};
+
+static pthread_mutex_t rings_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sring *rings[MAX_RINGS];
+static atomic_int ring_ids;
+static struct sring *shared_ring;
+
+static int node_of_cpu(int cpu)
+{
+	return cpu >= 0 && cpu < CPU_SETSIZE ? cpu_node[cpu] : -1;
+}
+
+static int open_pipe(struct spipe *p, uint8_t key)
+{
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	p->r = fds[0];
+	p->w = fds[1];
+	fcntl(p->w, F_SETFL, O_NONBLOCK);
+	p->rec = -1;
+	p->written = p->consumed = 0;
+	p->key = key;
+	return 0;
+}
+
+static uint8_t pipe_byte(struct spipe *p, uint64_t pos)
+{
+	return (uint8_t)(pos * 131 + (pos >> 8) * 7 + p->key);
+}
+
+static struct sring *ring_new(bool shared, int owner)
+{
+	struct sring *r = calloc(1, sizeof(*r));
+	char name[48];
+	int i, ret, fds[2];
+
+	if (!r)
+		return NULL;
+	r->id = atomic_fetch_add(&ring_ids, 1);
+	ret = io_uring_queue_init(shared ? 256 : 128, &r->ring, 0);
+	if (ret) {
+		violation("io_uring_queue_init: %s", strerror(-ret));
+		free(r);
+		return NULL;
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	r->shared = shared;
+	r->owner = owner;
+	r->keep_for = -1;
+	for (i = 0; i < NRECS; i++)
+		r->freel[i] = NRECS - 1 - i;
+	r->nfree = NRECS;
+	for (i = 0; i < NRP; i++)
+		ret |= open_pipe(&r->rp[i], r->id * 16 + i);
+	for (i = 0; i < NSP; i++)
+		ret |= open_pipe(&r->sp[i], r->id * 16 + NRP + i);
+	for (i = 0; i < NHP; i++)
+		ret |= open_pipe(&r->hp[i], r->id * 16 + NRP + NSP + i);
+	if (pipe2(fds, O_CLOEXEC))
+		ret = -1;
+	r->sink_r = fds[0];
+	r->sink_w = fds[1];
+	fcntl(r->sink_r, F_SETFL, O_NONBLOCK);
+	for (i = 0; i < NFIFO; i++) {
+		r->fifo_rec[i] = -1;
+		snprintf(r->fifo[i], sizeof(r->fifo[i]), "fifo-%d-%d", r->id, i);
+		unlink(r->fifo[i]);
+		if (mkfifo(r->fifo[i], 0600))
+			ret = -1;
+	}
+	for (i = 0; i < NFILES; i++) {
+		snprintf(name, sizeof(name), "order-%d.dat", i);
+		r->ffd[i] = open(name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (r->ffd[i] < 0)
+			ret = -1;
+	}
+	snprintf(name, sizeof(name), "scratch-%d.dat", r->id);
+	r->scratch_fd = open(name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	snprintf(name, sizeof(name), "hscratch-%d.dat", r->id);
+	r->hscratch_fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (r->scratch_fd < 0 || r->hscratch_fd < 0)
+		ret = -1;
+	if (ret) {
+		violation("ring %d: setting up pipes/FIFOs/files failed (errno %d)",
+			  r->id, errno);
+		exit(KSFT_FAIL);
+	}
+	pthread_mutex_lock(&rings_lock);
+	for (i = 0; i < MAX_RINGS; i++) {
+		if (!rings[i]) {
+			rings[i] = r;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rings_lock);
+	if (i == MAX_RINGS) {
+		violation("too many rings");
+		exit(KSFT_FAIL);
+	}
+	atomic_fetch_add(&st_rings, 1);
+	return r;
+}
+
+static uint64_t rec_ud(struct sring *r, struct rec *rec)
+{
+	return ((uint64_t)rec->seq << 16) | (uint64_t)(rec - r->recs);
+}
+
+static struct rec *rec_alloc(struct sring *r, int type)
+{
+	struct rec *rec;
+
+	if (!r->nfree)
+		return NULL;
+	rec = &r->recs[r->freel[--r->nfree]];
+	memset(rec, 0, offsetof(struct rec, buf));
+	rec->seq = ++r->seq;
+	rec->type = type;
+	rec->busy = 1;
+	rec->res_idx = -1;
+	rec->t_sub = iowq_now();
+	r->inflight++;
+	atomic_fetch_add(&st_sqe, 1);
+	atomic_fetch_add(&st_op[type], 1);
+	return rec;
+}
+
+static void rec_free(struct sring *r, struct rec *rec)
+{
+	rec->busy = 0;
+	r->freel[r->nfree++] = rec - r->recs;
+	r->inflight--;
+}
+
+static struct spipe *rec_pipe(struct sring *r, struct rec *rec)
+{
+	switch (rec->type) {
+	case OP_READ:
+		return &r->rp[rec->res_idx];
+	case OP_SPLICE:
+		return &r->sp[rec->res_idx];
+	case OP_HSPLICE:
+		return &r->hp[rec->res_idx];
+	}
+	return NULL;
+}
+
+static void ws_set(struct rec *rec, int res)
+{
+	struct tstate *ts = rec->ts;
+	int st = res == RECLEN ? ST_OK : res == -ECANCELED ? ST_CANC :
+		 res == -EINTR ? ST_INTR : ST_UNKNOWN;
+
+	if (!ts)
+		return;
+	pthread_mutex_lock(&ts->lock);
+	if (rec->type == OP_APPEND)
+		ts->ust[rec->file][rec->wseq] = st;
+	else
+		ts->ch[rec->wseq].st[rec->cidx] = st;
+	pthread_mutex_unlock(&ts->lock);
+}
+
+static bool is_cancelled(int res)
+{
+	return res == -ECANCELED || res == -EINTR;
+}
+
+/* Check the result of a completed request; @rec is still busy. */
+static void check_result(struct sring *r, struct rec *rec, int res)
+{
+	uint64_t ud = rec_ud(r, rec);
+	struct spipe *p = rec_pipe(r, rec);
+	const char *bad = NULL;
+	int i;
+
+	if (rec->must_cancel && res != -ECANCELED)
+		violation("ring %d: %s ud=%#" PRIx64 " res=%d after a cancel that returned 0",
+			  r->id, op_name[rec->type], ud, res);
+	switch (rec->type) {
+	case OP_NOP:
+		if (res != 0)
+			bad = "want 0";
+		break;
+	case OP_NOP_ASYNC:
+		if (res != 0 && res != -ECANCELED)
+			bad = "want 0 or -ECANCELED";
+		break;
+	case OP_READ:
+	case OP_SPLICE:
+	case OP_HSPLICE:
+		p->rec = -1;
+		if (is_cancelled(res))
+			break;
+		if (res <= 0 || res > rec->len) {
+			bad = "want 1..len or cancelled";
+			break;
+		}
+		if (p->consumed + res > p->written) {
+			violation("ring %d: %s ud=%#" PRIx64 " got %d bytes, only %" PRIu64
+				  " were in the pipe", r->id, op_name[rec->type], ud, res,
+				  p->written - p->consumed);
+		} else if (rec->type == OP_READ) {
+			for (i = 0; i < res; i++)
+				if ((uint8_t)rec->buf[i] != pipe_byte(p, p->consumed + i))
+					break;
+			if (i < res)
+				violation("ring %d: read ud=%#" PRIx64 ": byte %d of %d is not the next of the pipe's stream (pos %" PRIu64 ")",
+					  r->id, ud, i, res, p->consumed + i);
+		}
+		p->consumed += res;
+		break;
+	case OP_FIFO:
+		r->fifo_rec[rec->res_idx] = -1;
+		if (res >= 0)
+			close(res);
+		else if (!is_cancelled(res))
+			bad = "want an fd or cancelled";
+		break;
+	case OP_APPEND:
+	case OP_CHAIN:
+		if (res != RECLEN && !is_cancelled(res))
+			bad = "want 64 or cancelled";
+		ws_set(rec, res);
+		break;
+	case OP_WRITE:
+		if (res != rec->len && !is_cancelled(res))
+			bad = "want len or cancelled";
+		break;
+	case OP_CANCEL_UD:
+		/* an IOSQE_ASYNC cancel is work that can itself be cancelled */
+		if (rec->async && res == -ECANCELED)
+			break;
+		if (res != 0 && res != -ENOENT && res != -EALREADY)
+			bad = "want 0, -ENOENT or -EALREADY";
+		if (res == 0) {
+			struct rec *t = &r->recs[rec->target & 0xffff];
+
+			atomic_fetch_add(&st_cancel0, 1);
+			if (t->busy && rec_ud(r, t) == rec->target) {
+				t->must_cancel = 1;
+				break;
+			}
+			for (i = 0; i < RECENT; i++) {
+				if (r->recent[i].ud != rec->target)
+					continue;
+				if (r->recent[i].res != -ECANCELED)
+					violation("ring %d: cancel ud=%#" PRIx64 " returned 0 but its target %#" PRIx64 " completed with %d",
+						  r->id, ud, rec->target, r->recent[i].res);
+				break;
+			}
+		}
+		break;
+	case OP_CANCEL_FD:
+	case OP_CANCEL_ANY:
+		if (rec->async && res == -ECANCELED)
+			break;
+		if (rec->cflags & (IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY)) {
+			if (res < 0)
+				bad = "want a count >= 0";
+		} else if (res != 0 && res != -ENOENT && res != -EALREADY) {
+			bad = "want 0, -ENOENT or -EALREADY";
+		}
+		break;
+	}
+	if (res == -ERESTARTSYS || res == -ERESTARTNOINTR || res == -ERESTARTNOHAND ||
+	    res == -ERESTART_RESTARTBLOCK)
+		bad = "kernel-internal restart code leaked";
+	if (bad)
+		violation("ring %d: %s ud=%#" PRIx64 " (len %d) completed with %d (%s): %s",
+			  r->id, op_name[rec->type], ud, rec->len, res,
+			  res < 0 ? strerror(-res) : "ok", bad);
+}
+
+static void complete(struct sring *r, uint64_t ud, int res)
+{
+	uint32_t idx = ud & 0xffff;
+	struct rec *rec;
+
+	if (ud == LIBURING_UDATA_TIMEOUT)
+		return;
+	/* newer kernels let these out of io-wq; 6.1 must not (testing aid) */
+	if (restart_ok && res <= -ERESTARTSYS && res >= -ERESTART_RESTARTBLOCK)
+		res = -EINTR;
+	rec = idx < NRECS ? &r->recs[idx] : NULL;
+	if (!rec || !rec->busy || rec->seq != (uint32_t)(ud >> 16)) {
+		violation("ring %d: CQE for no pending request: ud=%#" PRIx64
+			  " res=%d (duplicate or unknown)", r->id, ud, res);
+		return;
+	}
+	check_result(r, rec, res);
+	r->recent[r->recent_pos].ud = ud;
+	r->recent[r->recent_pos].res = res;
+	r->recent_pos = (r->recent_pos + 1) % RECENT;
+	rec_free(r, rec);
+	atomic_fetch_add(&st_cqe, 1);
+}
+
+/* Reap what is there; wait up to @wait s for one CQE if none is.  */
+static int ring_reap(struct sring *r, double wait)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, n = 0;
+
+	io_uring_for_each_cqe(&r->ring, head, cqe) {
+		complete(r, cqe->user_data, cqe->res);
+		n++;
+	}
+	io_uring_cq_advance(&r->ring, n);
+	if (!n && wait > 0 && r->inflight) {
+		int ret = iowq_wait_cqe(&r->ring, &cqe, wait);
+
+		if (!ret) {
+			complete(r, cqe->user_data, cqe->res);
+			io_uring_cqe_seen(&r->ring, cqe);
+			n++;
+		} else if (ret != -ETIME && ret != -EINTR && ret != -EAGAIN) {
+			violation("ring %d: waiting for a CQE: %s", r->id, strerror(-ret));
+		}
+	} else if (!n) {
+		/* flush an overflowed CQ, if any */
+		if (!io_uring_peek_cqe(&r->ring, &cqe)) {
+			complete(r, cqe->user_data, cqe->res);
+			io_uring_cqe_seen(&r->ring, cqe);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Submit all queued SQEs (signals and a busy CQ are retried). */
+static void ring_submit(struct sring *r)
+{
+	double end = iowq_now() + opt.hang;
+	int cpu0 = sched_getcpu(), cpu1, node, i;
+
+	while (io_uring_sq_ready(&r->ring)) {
+		int ret = io_uring_submit(&r->ring);
+
+		if (ret >= 0)
+			continue;
+		if ((ret == -EINTR || ret == -EAGAIN || ret == -EBUSY) &&
+		    iowq_now() < end) {
+			ring_reap(r, 0.001);
+			continue;
+		}
+		violation("ring %d: io_uring_submit: %s (%u SQEs left)", r->id,
+			  strerror(-ret), io_uring_sq_ready(&r->ring));
+		break;
+	}
+	cpu1 = sched_getcpu();
+	node = node_of_cpu(cpu0) == node_of_cpu(cpu1) ? node_of_cpu(cpu0) : -1;
+	for (i = 0; i < r->ntag; i++) {
+		struct tstate *ts = r->tag[i].ts;
+
+		pthread_mutex_lock(&ts->lock);
+		ts->unode[r->tag[i].f][r->tag[i].s] = node;
+		pthread_mutex_unlock(&ts->lock);
+	}
+	r->ntag = 0;
+}
+
+static struct io_uring_sqe *ring_sqe(struct sring *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+
+	if (!sqe) {
+		ring_submit(r);
+		sqe = io_uring_get_sqe(&r->ring);
+	}
+	return sqe;
+}
+
+/* Release a blocked request: data into its pipe, or a writer for its FIFO. */
+static void release(struct sring *r, struct rec *rec, double now)
+{
+	struct spipe *p = rec_pipe(r, rec);
+	char buf[RECLEN];
+	int i, n, fd;
+
+	if (rec->released)
+		return;
+	if (!rec->t_rel)
+		rec->t_rel = now;
+	if (p) {
+		for (i = 0; i < rec->len; i++)
+			buf[i] = pipe_byte(p, p->written + i);
+		n = write(p->w, buf, rec->len);
+		if (n > 0) {
+			p->written += n;
+			rec->released = 1;
+		}
+	} else if (rec->type == OP_FIFO) {
+		fd = open(r->fifo[rec->res_idx], O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			rec->released = 1;
+		} else if (errno != ENXIO && errno != EINTR) {
+			violation("ring %d: opening FIFO %s for writing: %s", r->id,
+				  r->fifo[rec->res_idx], strerror(errno));
+			rec->released = 1;
+		}
+	} else {
+		rec->released = 1;
+	}
+}
+
+static bool blocking_type(int type)
+{
+	return type == OP_READ || type == OP_SPLICE || type == OP_HSPLICE ||
+	       type == OP_FIFO;
+}
+
+/*
+ * Release what is due (everything if @all), drain the sink pipe, reap.
+ * Called with r->lock held.
+ */
+static int ring_service(struct sring *r, bool all, double wait)
+{
+	double now = iowq_now();
+	char buf[4096];
+	int i;
+
+	while (read(r->sink_r, buf, sizeof(buf)) > 0)
+		;
+	for (i = 0; i < NRECS; i++) {
+		struct rec *rec = &r->recs[i];
+
+		if (rec->busy && !rec->released && blocking_type(rec->type) &&
+		    (all || now >= rec->t_due))
+			release(r, rec, now);
+	}
+	return ring_reap(r, wait);
+}
+
+/* Report requests pending for longer than --hang since they could end. */
+static void ring_hang_check(struct sring *r, double now)
+{
+	int i;
+
+	for (i = 0; i < NRECS; i++) {
+		struct rec *rec = &r->recs[i];
+		double since;
+
+		if (!rec->busy || rec->reported)
+			continue;
+		if (!blocking_type(rec->type))
+			since = rec->t_sub;
+		else if (rec->t_rel)
+			since = rec->t_rel;
+		else
+			since = rec->t_due;
+		if (now - since > opt.hang) {
+			rec->reported = 1;
+			violation("ring %d: %s ud=%#" PRIx64 " (async %d, released %d) pending for %.0f s (submitted %.0f s ago): lost CQE or hung worker",
+				  r->id, op_name[rec->type], rec_ud(r, rec), rec->async,
+				  rec->released, now - since, now - rec->t_sub);
+		}
+	}
+}
+
+static void drain_check(struct sring *r, struct spipe *p, const char *what)
+{
+	char buf[4096];
+	uint64_t left = 0;
+	int n;
+
+	fcntl(p->r, F_SETFL, O_NONBLOCK);
+	while ((n = read(p->r, buf, sizeof(buf))) > 0)
+		left += n;
+	if (left != p->written - p->consumed)
+		violation("ring %d: %s pipe: %" PRIu64 " bytes written, %" PRIu64
+			  " consumed by requests, but %" PRIu64 " left in it",
+			  r->id, what, p->written, p->consumed, left);
+}
+
+/*
+ * Close ring @r.  Without work in flight its pipes are checked and no CQE
+ * may come any more; with work in flight (closing with pending requests is
+ * one of the things tested) the results of the pending requests are
+ * unknown.  The caller must be the only user of @r.
+ */
+static void ring_close(struct sring *r)
+{
+	struct io_uring_cqe *cqe;
+	int i;
+
+	pthread_mutex_lock(&rings_lock);
+	for (i = 0; i < MAX_RINGS; i++)
+		if (rings[i] == r)
+			rings[i] = NULL;
+	pthread_mutex_unlock(&rings_lock);
+	/* whoever still looked at it (trylock under rings_lock) is done */
+	pthread_mutex_lock(&r->lock);
+	pthread_mutex_unlock(&r->lock);
+
+	if (r->inflight) {
+		for (i = 0; i < NRECS; i++) {
+			struct rec *rec = &r->recs[i];
+
+			if (!rec->busy)
+				continue;
+			if (rec->type == OP_APPEND || rec->type == OP_CHAIN)
+				ws_set(rec, 1);	/* ST_UNKNOWN */
+			atomic_fetch_add(&st_discard, 1);
+		}
+	} else {
+		if (!iowq_wait_cqe(&r->ring, &cqe, 0.02))
+			violation("ring %d: CQE ud=%#llx res=%d after all requests completed",
+				  r->id, (unsigned long long)cqe->user_data, cqe->res);
+		for (i = 0; i < NRP; i++)
+			drain_check(r, &r->rp[i], "read");
+		for (i = 0; i < NSP; i++)
+			drain_check(r, &r->sp[i], "splice");
+		for (i = 0; i < NHP; i++)
+			drain_check(r, &r->hp[i], "file-splice");
+	}
+	io_uring_queue_exit(&r->ring);
+	for (i = 0; i < NRP; i++) {
+		close(r->rp[i].r);
+		close(r->rp[i].w);
+	}
+	for (i = 0; i < NSP; i++) {
+		close(r->sp[i].r);
+		close(r->sp[i].w);
+	}
+	for (i = 0; i < NHP; i++) {
+		close(r->hp[i].r);
+		close(r->hp[i].w);
+	}
+	close(r->sink_r);
+	close(r->sink_w);
+	for (i = 0; i < NFIFO; i++)
+		unlink(r->fifo[i]);
+	for (i = 0; i < NFILES; i++)
+		close(r->ffd[i]);
+	close(r->scratch_fd);
+	close(r->hscratch_fd);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* ---- operations --------------------------------------------------------- */
+
+static int find_idle_pipe(struct prng *p, struct spipe *pp, int n)
+{
+	int i, s = rnd_n(p, n);
+
+	for (i = 0; i < n; i++)
+		if (pp[(s + i) % n].rec < 0)
+			return (s + i) % n;
+	return -1;
+}
+
+static void fill_append(struct rec *rec, char kind)
+{
+	int n;
+
+	if (kind == 'U')
+		n = snprintf(rec->buf, RECLEN, "U t=%d s=%u", rec->ts->key, rec->wseq);
+	else
+		n = snprintf(rec->buf, RECLEN, "C t=%d c=%u i=%u", rec->ts->key,
+			     rec->wseq, rec->cidx);
+	memset(rec->buf + n, '.', RECLEN - 1 - n);
+	rec->buf[RECLEN - 1] = '\n';
+}
+
+/* Queue one request of type @type on @r (r->lock held); false if none. */
+static bool prep_op(struct sring *r, struct prng *p, struct tstate *ts, int type)
+{
+	struct io_uring_sqe *sqe;
+	struct rec *rec;
+	int i, k, f, len;
+	double due = iowq_now() + rnd_f(p) * (rnd_pct(p, 10) ? 1.0 : 0.2);
+
+	if (r->inflight >= MAX_INFLIGHT - MAXCHAIN)
+		return false;
+	switch (type) {
+	case OP_READ:
+	case OP_SPLICE:
+	case OP_HSPLICE: {
+		struct spipe *pp = type == OP_READ ? r->rp : type == OP_SPLICE ? r->sp : r->hp;
+		int np = type == OP_READ ? NRP : type == OP_SPLICE ? NSP : NHP;
+
+		k = find_idle_pipe(p, pp, np);
+		if (k < 0)
+			return false;
+		sqe = ring_sqe(r);
+		if (!sqe)
+			return false;
+		rec = rec_alloc(r, type);
+		rec->res_idx = k;
+		rec->len = 1 + rnd_n(p, RECLEN);
+		rec->t_due = due;
+		rec->async = type != OP_SPLICE || rnd_pct(p, 70);
+		pp[k].rec = rec - r->recs;
+		if (type == OP_READ)
+			io_uring_prep_read(sqe, pp[k].r, rec->buf, rec->len, 0);
+		else
+			io_uring_prep_splice(sqe, pp[k].r, -1,
+					     type == OP_SPLICE ? r->sink_w : r->hscratch_fd,
+					     -1, rec->len, 0);
+		break;
+	}
+	case OP_FIFO:
+		for (i = 0, k = rnd_n(p, NFIFO); i < NFIFO; i++, k = (k + 1) % NFIFO)
+			if (r->fifo_rec[k] < 0)
+				break;
+		if (i == NFIFO)
+			return false;
+		sqe = ring_sqe(r);
+		if (!sqe)
+			return false;
+		rec = rec_alloc(r, type);
+		rec->res_idx = k;
+		rec->t_due = due;
+		rec->async = 1;
+		r->fifo_rec[k] = rec - r->recs;
+		io_uring_prep_openat(sqe, AT_FDCWD, r->fifo[k], O_RDONLY | O_CLOEXEC, 0);
+		break;
+	case OP_APPEND:
+		if (!ts || r->ntag >= (int)(sizeof(r->tag) / sizeof(r->tag[0])))
+			return false;
+		f = rnd_n(p, NFILES);
+		sqe = ring_sqe(r);
+		if (!sqe)
+			return false;
+		rec = rec_alloc(r, type);
+		rec->ts = ts;
+		rec->file = f;
+		rec->wseq = ts_new_append(ts, f);
+		rec->len = RECLEN;
+		rec->async = 1;
+		fill_append(rec, 'U');
+		r->tag[r->ntag].ts = ts;
+		r->tag[r->ntag].f = f;
+		r->tag[r->ntag].s = rec->wseq;
+		r->ntag++;
+		io_uring_prep_write(sqe, r->ffd[f], rec->buf, RECLEN, 0);
+		break;
+	case OP_CHAIN: {
+		uint32_t c;
+
+		if (!ts)
+			return false;
+		len = 2 + rnd_n(p, MAXCHAIN - 1);
+		f = rnd_n(p, NFILES);
+		/* a chain split between two submissions would be two chains */
+		if (io_uring_sq_space_left(&r->ring) < (unsigned int)len)
+			ring_submit(r);
+		if (io_uring_sq_space_left(&r->ring) < (unsigned int)len)
+			return false;
+		c = ts_new_chain(ts, f, len);
+		for (i = 0; i < len; i++) {
+			sqe = io_uring_get_sqe(&r->ring);
+			rec = rec_alloc(r, type);
+			rec->ts = ts;
+			rec->file = f;
+			rec->wseq = c;
+			rec->cidx = i;
+			rec->clen = len;
+			rec->len = RECLEN;
+			rec->async = !i || rnd_pct(p, 50);
+			fill_append(rec, 'C');
+			io_uring_prep_write(sqe, r->ffd[f], rec->buf, RECLEN, 0);
+			sqe->user_data = rec_ud(r, rec);
+			sqe->flags |= rec->async ? IOSQE_ASYNC : 0;
+			if (i < len - 1)
+				sqe->flags |= IOSQE_IO_LINK;
+		}
+		return true;
+	}
+	case OP_WRITE:
+		sqe = ring_sqe(r);
+		if (!sqe)
+			return false;
+		rec = rec_alloc(r, type);
+		rec->len = 1 + rnd_n(p, RECLEN);
+		rec->async = rnd_pct(p, 50);
+		memset(rec->buf, 'w', rec->len);
+		io_uring_prep_write(sqe, r->scratch_fd, rec->buf, rec->len,
+				    (uint64_t)rnd_n(p, 256) * 4096 + rnd_n(p, 4096));
+		break;
+	case OP_CANCEL_UD: {
+		struct rec *t = NULL;
+
+		for (i = 0, k = rnd_n(p, NRECS); i < NRECS; i++, k = (k + 1) % NRECS) {
+			if (r->recs[k].busy && r->recs[k].type != OP_CANCEL_UD &&
+			    r->recs[k].type != OP_CANCEL_FD &&
+			    r->recs[k].type != OP_CANCEL_ANY) {
+				t = &r->recs[k];
+				break;
+			}
+		}
+		if (!t)
+			return false;
+		sqe = ring_sqe(r);
+		if (!sqe)
+			return false;
+		rec = rec_alloc(r, type);
+		rec->target = rec_ud(r, t);
+		rec->async = rnd_pct(p, 30);
+		io_uring_prep_cancel64(sqe, rec->target, 0);
+		break;
+	}
+	case OP_CANCEL_FD: {
+		int fd;
+
+		switch (rnd_n(p, 4)) {
+		case 0:
+			fd = r->rp[rnd_n(p, NRP)].r;
+			break;
+		case 1:
+			fd = r->ffd[rnd_n(p, NFILES)];
+			break;
+		case 2:
+			fd = r->sink_w;
+			break;
+		default:
+			fd = r->hscratch_fd;
+			break;
+		}
+		sqe = ring_sqe(r);
+		if (!sqe)
+			return false;
+		rec = rec_alloc(r, type);
+		rec->cflags = rnd_pct(p, 50) && opt.cancel_all ?
+			      IORING_ASYNC_CANCEL_ALL : 0;
+		rec->async = rnd_pct(p, 30);
+		io_uring_prep_cancel_fd(sqe, fd, rec->cflags);
+		break;
+	}
+	case OP_CANCEL_ANY:
+		sqe = ring_sqe(r);
+		if (!sqe)
+			return false;
+		rec = rec_alloc(r, type);
+		rec->cflags = IORING_ASYNC_CANCEL_ANY;
+		rec->async = rnd_pct(p, 30);
+		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+		break;
+	case OP_NOP_ASYNC:
+	default:
+		sqe = ring_sqe(r);
+		if (!sqe)
+			return false;
+		rec = rec_alloc(r, type == OP_NOP_ASYNC ? OP_NOP_ASYNC : OP_NOP);
+		rec->async = rec->type == OP_NOP_ASYNC;
+		io_uring_prep_nop(sqe);
+		break;
+	}
+	sqe->user_data = rec_ud(r, rec);
+	if (rec->async)
+		sqe->flags |= IOSQE_ASYNC;
+	return true;
+}
+
+/* Registration calls of the io-wq of the calling task through @r. */
+static void do_register(struct sring *r, struct prng *p)
+{
+	cpu_set_t mask;
+	unsigned int vals[2];
+	int ret, which = rnd_n(p, 3);
+
+	atomic_fetch_add(&st_op[OP_REGISTER], 1);
+	if (which == 0) {
+		/* 0 keeps a limit as it is; small limits make work queue */
+		vals[0] = rnd_pct(p, 20) ? 0 : 1 + rnd_n(p, 8);
+		vals[1] = rnd_pct(p, 20) ? 0 : 1 + rnd_n(p, 16);
+		ret = io_uring_register_iowq_max_workers(&r->ring, vals);
+		if (ret)
+			violation("ring %d: IORING_REGISTER_IOWQ_MAX_WORKERS: %d", r->id, ret);
+	} else if (which == 1 && nr_cpus_conf > 1) {
+		int m = rnd_n(p, 3);
+
+		CPU_ZERO(&mask);
+		if (m != 1)
+			CPU_SET(0, &mask);
+		if (m != 0)
+			CPU_SET(HOTPLUG_CPU, &mask);
+		ret = io_uring_register_iowq_aff(&r->ring, sizeof(mask), &mask);
+		if (ret == -EINVAL && CPU_ISSET(HOTPLUG_CPU, &mask) && hotplug_on)
+			atomic_fetch_add(&st_aff_einval, 1);
+		else if (ret)
+			violation("ring %d: IORING_REGISTER_IOWQ_AFF (mask %d): %d",
+				  r->id, m, ret);
+	} else {
+		ret = io_uring_unregister_iowq_aff(&r->ring);
+		if (ret)
+			violation("ring %d: IORING_UNREGISTER_IOWQ_AFF: %d", r->id, ret);
+	}
+}
+
+/* ---- slot threads ------------------------------------------------------- */
+
+struct slot {
+	int idx, gen;
+	pthread_t th;
+	atomic_int running;
+	atomic_int tid;
+	_Atomic double heartbeat;
+	bool started, hb_reported;
+	struct sring *keep;		/* taken over by the next generation */
+};
+
+static struct slot slots[MAX_SLOTS];
+
+static void heartbeat(struct slot *s)
+{
+	atomic_store(&s->heartbeat, iowq_now());
+}
+
+/* Cancel everything on @r and reap it all (r->lock not held). */
+static bool ring_drain(struct sring *r, struct prng *p, struct slot *s)
+{
+	double end = iowq_now() + opt.hang;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->inflight && opt.cancel_all && prep_op(r, p, NULL, OP_CANCEL_ANY))
+		ring_submit(r);
+	/* (a full ring leaves the cancel out: the releases still end it all) */
+	while (r->inflight && iowq_now() < end) {
+		if (s)
+			heartbeat(s);
+		ring_service(r, true, 0.05);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return !r->inflight;
+}
+
+static void pick_weights(struct prng *p, int *w)
+{
+	static const int base[OP_NR] = {
+		[OP_NOP] = 6, [OP_NOP_ASYNC] = 10, [OP_READ] = 6, [OP_SPLICE] = 5,
+		[OP_HSPLICE] = 1, [OP_FIFO] = 2, [OP_APPEND] = 8, [OP_CHAIN] = 2,
+		[OP_WRITE] = 4, [OP_CANCEL_UD] = 3, [OP_CANCEL_FD] = 1,
+		[OP_CANCEL_ANY] = 0, [OP_REGISTER] = 0,
+	};
+	int i;
+
+	/* each generation has its own mix: some types x0..x3 */
+	for (i = 0; i < OP_NR; i++)
+		w[i] = base[i] * (int)rnd_n(p, 4) + (base[i] ? 1 : 0);
+	w[OP_CANCEL_ANY] = rnd_pct(p, 30) && opt.cancel_all;
+}
+
+static int pick_op(struct prng *p, const int *w)
+{
+	int i, sum = 0, x;
+
+	for (i = 0; i < OP_NR; i++)
+		sum += w[i];
+	x = rnd_n(p, sum);
+	for (i = 0; i < OP_NR; i++) {
+		if (x < w[i])
+			return i;
+		x -= w[i];
+	}
+	return OP_NOP;
+}
+
+static void set_affinity(struct prng *p)
+{
+	cpu_set_t set;
+	int m = rnd_n(p, 3);
+
+	if (nr_cpus_conf < 2)
+		return;
+	CPU_ZERO(&set);
+	if (m != 1)
+		CPU_SET(0, &set);
+	if (m != 0)
+		CPU_SET(HOTPLUG_CPU, &set);
+	sched_setaffinity(0, sizeof(set), &set);	/* EINVAL if offline */
+}
+
+static void *slot_main(void *arg)
+{
+	struct slot *s = arg;
+	struct sring *own[2] = { NULL, NULL }, *r;
+	struct tstate *ts;
+	struct prng p;
+	int w[OP_NR], nown = 0, i, mode;
+	double end, now;
+
+	prng_init(&p, 1000 + s->idx, s->gen);
+	atomic_store(&s->tid, iowq_gettid());
+	heartbeat(s);
+	ts = tstate_new(s->idx, s->gen);
+	pick_weights(&p, w);
+	end = iowq_now() + 0.3 + rnd_f(&p) * 4;
+	if (end > t_end)
+		end = t_end;
+
+	if (s->keep) {
+		own[nown++] = s->keep;
+		pthread_mutex_lock(&s->keep->lock);
+		s->keep->owner = s->idx;
+		s->keep->keep_for = -1;
+		pthread_mutex_unlock(&s->keep->lock);
+		s->keep = NULL;
+		atomic_fetch_add(&st_reuse, 1);
+	} else {
+		own[nown] = ring_new(false, s->idx);
+		if (own[nown])
+			nown++;
+	}
+	if (rnd_pct(&p, 40)) {
+		own[nown] = ring_new(false, s->idx);
+		if (own[nown])
+			nown++;
+	}
+	if (!nown)
+		goto out;
+	if (rnd_pct(&p, 50))
+		set_affinity(&p);
+	/* the io-wq of this thread exists from its first submission on */
+	pthread_mutex_lock(&own[0]->lock);
+	prep_op(own[0], &p, ts, OP_NOP_ASYNC);
+	ring_submit(own[0]);
+	pthread_mutex_unlock(&own[0]->lock);
+
+	while (!atomic_load(&stop_flag) && (now = iowq_now()) < end) {
+		bool use_shared = shared_ring && rnd_pct(&p, 25);
+		int n = 1 + rnd_n(&p, 8);
+
+		heartbeat(s);
+		r = use_shared ? shared_ring : own[rnd_n(&p, nown)];
+		pthread_mutex_lock(&r->lock);
+		for (i = 0; i < n; i++)
+			prep_op(r, &p, ts, pick_op(&p, w));
+		ring_submit(r);
+		if (rnd_pct(&p, 3))
+			do_register(r, &p);
+		ring_service(r, false, rnd_pct(&p, 50) ? 0.005 : 0);
+		pthread_mutex_unlock(&r->lock);
+		if (rnd_pct(&p, 2))
+			set_affinity(&p);
+		if (rnd_pct(&p, 5))
+			iowq_sleep(rnd_f(&p) * 0.003);
+	}
+
+	/* how to end: the drawing happens even at the stop, for determinism */
+	mode = rnd_n(&p, 10);
+	if (mode < 4) {
+		/* exit with the work in flight: the main thread reaps it */
+		atomic_fetch_add(&st_exit_inflight, 1);
+	} else if (mode < 6) {
+		/* close a ring with work in flight, leave the other */
+		atomic_fetch_add(&st_close_inflight, 1);
+		r = own[--nown];
+		ring_close(r);
+	} else {
+		/* cancel and reap everything, close the rings */
+		for (i = 0; i < nown; i++) {
+			if (!ring_drain(own[i], &p, s))
+				continue;	/* the hang check will tell */
+			if (i == 0 && rnd_pct(&p, 30))
+				continue;	/* kept for the next generation */
+			ring_close(own[i]);
+			own[i] = NULL;
+		}
+	}
+	for (i = 0; i < nown; i++) {
+		if (!own[i])
+			continue;
+		pthread_mutex_lock(&own[i]->lock);
+		own[i]->owner = -1;
+		if (!s->keep && !atomic_load(&stop_flag) && rnd_pct(&p, 50)) {
+			own[i]->keep_for = s->idx;
+			s->keep = own[i];
+		}
+		pthread_mutex_unlock(&own[i]->lock);
+	}
+out:
+	atomic_store(&s->running, 0);
+	return NULL;
+}
+
+/* ---- dead threads and their workers ------------------------------------- */
+
+static struct {
+	pid_t tid;
+	double deadline;
+	bool done;
+} dead[MAX_DEAD];
+static int nr_dead;
+
+static void add_dead(pid_t tid)
+{
+	int i;
+
+	for (i = 0; i < nr_dead; i++)
+		if (dead[i].done)
+			break;
+	if (i == nr_dead) {
+		if (nr_dead == MAX_DEAD)
+			return;
+		nr_dead++;
+	}
+	dead[i].tid = tid;
+	dead[i].deadline = iowq_now() + opt.exit_bound;
+	dead[i].done = false;
+}
+
+static bool tid_is_live_submitter(pid_t tid)
+{
+	int i;
+
+	for (i = 0; i < opt.threads; i++)
+		if (atomic_load(&slots[i].running) && atomic_load(&slots[i].tid) == tid)
+			return true;
+	return false;
+}
+
+/* Scan the workers; returns how many dead tids still have some. */
+static int check_dead(double now, int *nr_workers)
+{
+	pid_t owners[4096];
+	int n = 0, i, k, left = 0;
+	char comm[64];
+	struct dirent *de;
+	DIR *dir = opendir("/proc/self/task");
+
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir)) && n < 4096) {
+		pid_t tid = atoi(de->d_name);
+
+		if (tid <= 0 || iowq_task_comm(tid, comm, sizeof(comm)))
+			continue;
+		if (!strncmp(comm, "iou-wrk-", 8))
+			owners[n++] = atoi(comm + 8);
+	}
+	closedir(dir);
+	if (nr_workers)
+		*nr_workers = n;
+	for (i = 0; i < nr_dead; i++) {
+		int cnt = 0;
+
+		if (dead[i].done)
+			continue;
+		for (k = 0; k < n; k++)
+			cnt += owners[k] == dead[i].tid;
+		if (!cnt || tid_is_live_submitter(dead[i].tid)) {
+			dead[i].done = true;
+			continue;
+		}
+		left++;
+		if (now > dead[i].deadline) {
+			violation_cat(V_EXIT, "%d iou-wrk-%d worker(s) still there %.0f s after thread %d exited",
+				  cnt, dead[i].tid, opt.exit_bound, dead[i].tid);
+			dead[i].done = true;
+		}
+	}
+	return left;
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	sigs_caught++;
+}
+
+static void *signal_main(void *arg)
+{
+	struct prng p;
+	pid_t pid = getpid();
+
+	(void)arg;
+	prng_init(&p, 2, 0);
+	while (!atomic_load(&stop_flag)) {
+		struct slot *s = &slots[rnd_n(&p, opt.threads)];
+		pid_t tid = atomic_load(&s->tid);
+
+		if (atomic_load(&s->running) && tid > 0 &&
+		    !syscall(SYS_tgkill, pid, tid, SIGUSR1))
+			atomic_fetch_add(&st_signals, 1);
+		iowq_sleep(0.0005 + rnd_f(&p) * 0.01);
+	}
+	return NULL;
+}
+
+/* ---- fork / exec -------------------------------------------------------- */
+
+enum { CH_EXIT, CH_EXEC, CH_KILL, CH_THREAD, CH_NR };
+static const char * const child_name[CH_NR] = { "exit", "exec", "kill", "thread-exit" };
+
+struct child_thr {
+	struct io_uring *ring;
+	int in, out, n;
+};
+
+static void *child_thread(void *arg)
+{
+	struct child_thr *c = arg;
+	struct io_uring_sqe *sqe;
+	int i;
+
+	for (i = 0; i < c->n; i++) {
+		sqe = io_uring_get_sqe(c->ring);
+		io_uring_prep_splice(sqe, c->in, -1, c->out, -1, 1, 0);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = 1000 + i;
+	}
+	if (io_uring_submit(c->ring) != c->n)
+		_exit(30);
+	iowq_sleep(0.02);
+	return NULL;
+}
+
+/*
+ * The child: a ring of its own with async NOPs and blocked splices; the
+ * NOPs must complete, then it leaves as @scen says.  Only syscalls here
+ * (no stdio): the parent is multi-threaded.
+ */
+/* A child's failure, for the parent to print: 'F', code, user_data, res. */
+struct child_err {
+	char tag;
+	int code, res;
+	unsigned long long ud;
+};
+
+static void child_fail(int fd, int code, unsigned long long ud, int res)
+{
+	struct child_err e = { 'F', code, res, ud };
+
+	if (write(fd, &e, sizeof(e)) < 0)
+		_exit(code);
+	_exit(code);
+}
+
+static int child_res(int res)
+{
+	if (restart_ok && res <= -ERESTARTSYS && res >= -ERESTART_RESTARTBLOCK)
+		return -EINTR;
+	return res;
+}
+
+static void child_main(int scen, uint64_t r, int ready_fd)
+{
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int p[2], sink[2], i, nn = 4 + r % 8, ns = 1 + (r >> 8) % 8, got = 0;
+
+	if (io_uring_queue_init(64, &ring, 0) || pipe2(p, O_CLOEXEC) ||
+	    pipe2(sink, O_CLOEXEC))
+		_exit(10);
+	for (i = 0; i < nn; i++) {
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_nop(sqe);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = i;
+	}
+	for (i = 0; i < ns; i++) {
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_splice(sqe, p[0], -1, sink[1], -1, 1, 0);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = 100 + i;
+	}
+	if (io_uring_submit(&ring) != nn + ns)
+		_exit(11);
+	while (got < nn) {
+		int ret = iowq_wait_cqe(&ring, &cqe, opt.hang);
+
+		if (ret == -EINTR)
+			continue;
+		if (ret)
+			_exit(12);
+		if (cqe->user_data >= (unsigned int)nn || cqe->res)
+			child_fail(ready_fd, 13, cqe->user_data, cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+		got++;
+	}
+	iowq_sleep(0.001 * ((r >> 16) % 20));
+	switch (scen) {
+	case CH_EXEC:
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(14);
+	case CH_KILL:
+		if (write(ready_fd, "r", 1) != 1)
+			_exit(15);
+		for (;;)
+			pause();
+	case CH_THREAD: {
+		struct child_thr c = { &ring, p[0], sink[1], 1 + (r >> 24) % 8 };
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, child_thread, &c))
+			_exit(16);
+		pthread_join(t, NULL);
+		/* the thread's splices end at its exit, the others when fed */
+		for (i = 0; i < ns; i++)
+			if (write(p[1], "x", 1) != 1)
+				_exit(17);
+		got = 0;
+		while (got < ns + c.n) {
+			int ret = iowq_wait_cqe(&ring, &cqe, opt.hang);
+
+			if (ret == -EINTR)
+				continue;
+			if (ret)
+				_exit(18);
+			if (cqe->user_data >= 1000 && !is_cancelled(child_res(cqe->res)) &&
+			    cqe->res != 1)
+				child_fail(ready_fd, 19, cqe->user_data, cqe->res);
+			if (cqe->user_data >= 100 && cqe->user_data < 1000 && cqe->res != 1)
+				child_fail(ready_fd, 20, cqe->user_data, cqe->res);
+			io_uring_cqe_seen(&ring, cqe);
+			got++;
+		}
+		/* a splice of the thread may have taken a byte: no more CQEs */
+		if (!iowq_wait_cqe(&ring, &cqe, 0.05))
+			child_fail(ready_fd, 21, cqe->user_data, cqe->res);
+		_exit(0);
+	}
+	default:
+		_exit(0);
+	}
+}
+
+static void *fork_main(void *arg)
+{
+	struct prng p;
+	bool have_true = !access("/bin/true", X_OK);
+
+	(void)arg;
+	prng_init(&p, 3, 0);
+	while (!atomic_load(&stop_flag)) {
+		int scen = rnd_n(&p, CH_NR), status, rp[2], n;
+		struct child_err cerr;
+		uint64_t r = rnd(&p);
+		double t0;
+		pid_t pid;
+		char c;
+
+		iowq_sleep(0.05 + rnd_f(&p) * 0.5);
+		if (atomic_load(&stop_flag))
+			break;
+		if (scen == CH_EXEC && !have_true)
+			scen = CH_EXIT;
+		if (pipe2(rp, O_CLOEXEC))
+			continue;
+		t0 = iowq_now();
+		pid = fork();
+		if (pid < 0) {
+			violation_cat(V_EXIT, "fork: %s", strerror(errno));
+			close(rp[0]);
+			close(rp[1]);
+			continue;
+		}
+		if (!pid) {
+			close(rp[0]);
+			child_main(scen, r, rp[1]);
+			_exit(99);
+		}
+		close(rp[1]);
+		atomic_fetch_add(&st_forks, 1);
+		n = 0;
+		c = 0;
+		if (scen == CH_KILL) {
+			struct pollfd pfd = { .fd = rp[0], .events = POLLIN };
+
+			while (poll(&pfd, 1, (int)(opt.hang * 1000)) < 0 && errno == EINTR)
+				;
+			n = read(rp[0], &c, 1);
+			if (n == 1 && c == 'r')
+				iowq_sleep(rnd_f(&p) * 0.05);
+			else if (n != 1)
+				violation_cat(V_EXIT, "child %d (kill): not ready within %.0f s (its async NOPs did not complete?)",
+					      pid, opt.hang);
+			kill(pid, SIGKILL);
+		}
+		status = iowq_waitpid(pid, opt.hang);
+		fcntl(rp[0], F_SETFL, O_NONBLOCK);
+		cerr.tag = 0;
+		if (scen == CH_KILL && n == 1 && c == 'F') {
+			/* its first byte is read already */
+			cerr.tag = 'F';
+			if (read(rp[0], (char *)&cerr + 1, sizeof(cerr) - 1) != sizeof(cerr) - 1)
+				cerr.tag = 0;
+		} else if (read(rp[0], &cerr, sizeof(cerr)) != sizeof(cerr)) {
+			cerr.tag = 0;
+		}
+		if (cerr.tag != 'F')
+			cerr.code = 0;
+		close(rp[0]);
+		if (status == -1) {
+			violation_cat(V_EXIT, "child %d (%s) did not end within %.0f s", pid,
+				      child_name[scen], opt.hang);
+		} else if (scen == CH_KILL ?
+			   !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) &&
+			   !(WIFEXITED(status) && !WEXITSTATUS(status)) :
+			   !(WIFEXITED(status) && !WEXITSTATUS(status))) {
+			if (cerr.code)
+				violation_cat(V_EXIT, "child %d (%s): status %#x, code %d (see child_main): CQE ud=%llu res=%d (%s)",
+					      pid, child_name[scen], status, cerr.code,
+					      cerr.ud, cerr.res,
+					      cerr.res < 0 ? strerror(-cerr.res) : "ok");
+			else
+				violation_cat(V_EXIT, "child %d (%s): status %#x (exit code %d: see child_main)",
+					      pid, child_name[scen], status,
+					      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		} else {
+			atomic_fetch_add(&st_children[scen], 1);
+		}
+		(void)t0;
+	}
+	return NULL;
+}
+
+/* ---- CPU hotplug (a second process) ------------------------------------- */
+
+struct hp_stats {
+	long offline, online, failed;
+};
+
+static struct hp_stats *hp;
+static pid_t hp_pid = -1;
+static int hp_fd = -1;
+static char hp_path[64];
+
+static int cpu_online_write(int on)
+{
+	int fd = open(hp_path, O_WRONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, on ? "1" : "0", 1) == 1 ? 0 : -errno;
+	close(fd);
+	return ret;
+}
+
+static void hotplug_child(int fd)
+{
+	struct prng p;
+	int on = 1;
+
+	prng_init(&p, 4, 0);
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int ms = 100 + rnd_n(&p, 1400);
+		char c;
+
+		if (poll(&pfd, 1, ms) > 0 && read(fd, &c, 1) <= 0)
+			break;
+		if (!cpu_online_write(!on)) {
+			on = !on;
+			if (on)
+				hp->online++;
+			else
+				hp->offline++;
+		} else {
+			hp->failed++;
+		}
+	}
+	cpu_online_write(1);
+	_exit(0);
+}
+
+static const char *hotplug_start(void)
+{
+	int fds[2];
+
+	snprintf(hp_path, sizeof(hp_path), "/sys/devices/system/cpu/cpu%d/online",
+		 HOTPLUG_CPU);
+	if (!opt.hotplug)
+		return "disabled by --no-hotplug";
+	if (geteuid())
+		return "not root";
+	if (access(hp_path, W_OK))
+		return "no writable /sys/devices/system/cpu/cpu1/online";
+	hp = mmap(NULL, sizeof(*hp), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (hp == MAP_FAILED || pipe(fds))
+		return "mmap/pipe failed";
+	fflush(stdout);
+	hp_pid = fork();
+	if (hp_pid < 0)
+		return "fork failed";
+	if (!hp_pid) {
+		close(fds[1]);
+		hotplug_child(fds[0]);
+	}
+	close(fds[0]);
+	hp_fd = fds[1];
+	hotplug_on = true;
+	return NULL;
+}
+
+/* Stop the hotplug process; 0 if CPU 1 is online at the end. */
+static int hotplug_stop(void)
+{
+	char buf[8] = "";
+	int fd, status;
+
+	if (hp_pid < 0)
+		return 0;
+	close(hp_fd);
+	status = iowq_waitpid(hp_pid, opt.hang);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status))
+		violation_cat(V_HOTPLUG, "hotplug process: status %#x", status);
+	hp_pid = -1;
+	fd = open(hp_path, O_RDONLY);
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = 0;
+		close(fd);
+	}
+	if (buf[0] != '1') {
+		cpu_online_write(1);
+		violation_cat(V_HOTPLUG, "CPU %d was not online at the end ('%c')", HOTPLUG_CPU, buf[0]);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the ordered files -------------------------------------------------- */
+
+/* Check the files against what completed; returns the violations found. */
+static long check_files(long *nrecs)
+{
+	long before = atomic_load(&nr_violations);
+	int nts = atomic_load(&nr_tstates), f, k, i;
+	uint8_t **useen = calloc(nts, sizeof(*useen));
+	int64_t *ulast = calloc((size_t)nts * NFILES * 9, sizeof(*ulast));
+	int8_t **clast = calloc(nts, sizeof(*clast));
+	char rec[RECLEN + 1], name[32];
+
+	if (nts > MAX_TSTATES)
+		nts = MAX_TSTATES;
+	for (k = 0; k < nts; k++) {
+		struct tstate *ts = tstates[k];
+		size_t n = 0;
+
+		for (f = 0; f < NFILES; f++)
+			n += ts->nu[f];
+		useen[k] = calloc(n + 1, 1);
+		clast[k] = malloc(ts->nch * (MAXCHAIN + 1) + 1);
+		memset(clast[k], -1, ts->nch * (MAXCHAIN + 1) + 1);
+	}
+	for (i = 0; i < nts * NFILES * 9; i++)
+		ulast[i] = -1;
+	*nrecs = 0;
+	for (f = 0; f < NFILES; f++) {
+		FILE *fp;
+
+		snprintf(name, sizeof(name), "order-%d.dat", f);
+		fp = fopen(name, "r");
+		if (!fp)
+			continue;
+		while (fread(rec, 1, RECLEN, fp) == RECLEN) {
+			unsigned int t, s, c, ci;
+			struct tstate *ts;
+
+			rec[RECLEN] = 0;
+			(*nrecs)++;
+			if (sscanf(rec, "U t=%u s=%u", &t, &s) == 2 && (int)t < nts &&
+			    s < tstates[t]->nu[f]) {
+				size_t off = 0;
+				int node;
+				int64_t *last;
+
+				ts = tstates[t];
+				for (i = 0; i < f; i++)
+					off += ts->nu[i];
+				if (useen[t][off + s]++)
+					violation_cat(V_ORDER, "%s: append t=%u s=%u is there twice", name, t, s);
+				if (ts->ust[f][s] == ST_CANC || ts->ust[f][s] == ST_INTR)
+					violation_cat(V_ORDER, "%s: append t=%u s=%u is there but completed with %s",
+						  name, t, s, ts->ust[f][s] == ST_CANC ?
+						  "-ECANCELED" : "-EINTR");
+				node = ts->unode[f][s];
+				if (order_strict)
+					node = 0;
+				else if (node < 0 || node > 7)
+					continue;
+				last = &ulast[((size_t)t * NFILES + f) * 9 + node + 1];
+				if ((int64_t)s < *last)
+					violation_cat(V_ORDER, "%s: append t=%u (slot %d gen %d) s=%u lands after s=%" PRId64 "%s",
+						  name, t, ts->slot, ts->gen, s, *last,
+						  order_strict ? "" : " submitted from the same node");
+				else
+					*last = s;
+			} else if (sscanf(rec, "C t=%u c=%u i=%u", &t, &c, &ci) == 3 &&
+				   (int)t < nts && c < tstates[t]->nch &&
+				   ci < tstates[t]->ch[c].len && tstates[t]->ch[c].file == f) {
+				int8_t *cl;
+
+				ts = tstates[t];
+				cl = &clast[t][c * (MAXCHAIN + 1)];
+				if (ts->ch[c].st[ci] == ST_CANC || ts->ch[c].st[ci] == ST_INTR)
+					violation_cat(V_ORDER, "%s: chain t=%u c=%u member %u is there but was cancelled",
+						  name, t, c, ci);
+				if (cl[1 + ci] != -1)
+					violation_cat(V_ORDER, "%s: chain t=%u c=%u member %u is there twice",
+						  name, t, c, ci);
+				cl[1 + ci] = 1;
+				if ((int)ci != cl[0] + 1)
+					violation_cat(V_ORDER, "%s: chain t=%u c=%u: member %u follows member %d",
+						  name, t, c, ci, cl[0]);
+				cl[0] = ci;
+			} else {
+				violation_cat(V_ORDER, "%s: record %ld is garbage: '%.40s'", name, *nrecs - 1, rec);
+			}
+		}
+		fclose(fp);
+	}
+	/* what completed must be there; chains fail as a suffix */
+	for (k = 0; k < nts; k++) {
+		struct tstate *ts = tstates[k];
+		size_t off = 0;
+		uint32_t s, c;
+
+		for (f = 0; f < NFILES; f++) {
+			for (s = 0; s < ts->nu[f]; s++) {
+				if (ts->ust[f][s] == ST_OK && !useen[k][off + s])
+					violation_cat(V_ORDER, "order-%d.dat: append t=%d s=%u completed but is missing",
+						  f, k, s);
+				if (ts->ust[f][s] == ST_PEND)
+					violation_cat(V_ORDER, "append t=%d s=%u never completed", k, s);
+			}
+			off += ts->nu[f];
+		}
+		for (c = 0; c < ts->nch; c++) {
+			struct chainst *ch = &ts->ch[c];
+			bool failed = false;
+
+			for (i = 0; i < ch->len; i++) {
+				int st = ch->st[i];
+
+				if (st == ST_OK && clast[k][c * (MAXCHAIN + 1) + 1 + i] != 1)
+					violation_cat(V_ORDER, "order-%d.dat: chain t=%d c=%u member %d completed but is missing",
+						  ch->file, k, c, i);
+				if (st == ST_PEND)
+					violation_cat(V_ORDER, "chain t=%d c=%u member %d never completed", k, c, i);
+				if (failed && (st == ST_OK || st == ST_INTR))
+					violation_cat(V_ORDER, "chain t=%d c=%u: member %d has %s after a failed member",
+						  k, c, i, st == ST_OK ? "succeeded" : "-EINTR");
+				if (st == ST_CANC || st == ST_INTR)
+					failed = true;
+			}
+		}
+	}
+	for (k = 0; k < nts; k++) {
+		free(useen[k]);
+		free(clast[k]);
+	}
+	free(useen);
+	free(clast);
+	free(ulast);
+	return atomic_load(&nr_violations) - before;
+}
+
+/* ---- --repro-cancel-chain ----------------------------------------------- */
+
+/*
+ * A deterministic check of IORING_ASYNC_CANCEL_ALL against work queued
+ * behind a blocked item of the same hash key: a splice from an empty pipe
+ * into file F (bound, hashed, blocks its worker) and two appends to F
+ * through another fd; then a cancel of that fd with CANCEL_ALL.  The
+ * appends are pending, so the cancel must return 2 at once.  The
+ * canceller runs on CPU 1 and the workers on CPU 0 (IOWQ_AFF), so that
+ * a cancel that spins in the kernel does not take the worker's CPU and
+ * ends once the parent feeds the pipe.  Returns the exit status.
+ */
+static int repro_cancel_chain(void)
+{
+	int st[2], p[2], res = 0, ret, ares[2] = { 0, 0 };
+	struct pollfd pfd;
+	double t0, spun = 0;
+	pid_t pid;
+	char c;
+
+	printf("TAP version 13\n1..1\n");
+	fflush(stdout);
+	if (nr_cpus_conf < 2 || pipe(st) || pipe(p))
+		return printf("ok 1 repro-cancel-chain # SKIP needs 2 CPUs\n"), 4;
+	iowq_pin_cpu(0);
+	pid = fork();
+	if (!pid) {
+		struct io_uring ring;
+		struct io_uring_sqe *sqe;
+		struct io_uring_cqe *cqe;
+		cpu_set_t mask;
+		int fd1, fd2, i, ares[2] = { 0, 0 };
+
+		close(st[0]);
+		if (iowq_pin_cpu(1) || io_uring_queue_init(8, &ring, 0) || iowq_touch(&ring))
+			_exit(10);
+		CPU_ZERO(&mask);
+		CPU_SET(0, &mask);
+		if (io_uring_register_iowq_aff(&ring, sizeof(mask), &mask))
+			_exit(11);
+		fd1 = open("repro.dat", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		fd2 = open("repro.dat", O_WRONLY | O_APPEND);
+		if (fd1 < 0 || fd2 < 0)
+			_exit(12);
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_splice(sqe, p[0], -1, fd1, -1, 1, 0);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = 1;
+		for (i = 0; i < 2; i++) {
+			sqe = io_uring_get_sqe(&ring);
+			io_uring_prep_write(sqe, fd2, "ab" + i, 1, 0);
+			sqe->flags |= IOSQE_ASYNC;
+			sqe->user_data = 2 + i;
+		}
+		if (io_uring_submit(&ring) != 3)
+			_exit(13);
+		iowq_sleep(0.5);
+		if (write(st[1], "s", 1) != 1)
+			_exit(14);
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_cancel_fd(sqe, fd2, IORING_ASYNC_CANCEL_ALL);
+		sqe->user_data = 4;
+		if (io_uring_submit(&ring) != 1)
+			_exit(15);
+		/* the cancel's CQE first: the splice's needs the parent */
+		for (i = 0; i < 4; i++) {
+			if (iowq_wait_cqe(&ring, &cqe, 20))
+				_exit(16);
+			if (cqe->user_data == 4) {
+				res = cqe->res;
+				if (write(st[1], &res, sizeof(res)) != sizeof(res))
+					_exit(17);
+			} else if (cqe->user_data >= 2) {
+				ares[cqe->user_data - 2] = cqe->res;
+			}
+			io_uring_cqe_seen(&ring, cqe);
+		}
+		if (write(st[1], ares, sizeof(ares)) != sizeof(ares))
+			_exit(18);
+		_exit(0);
+	}
+	close(st[1]);
+	if (read(st[0], &c, 1) != 1)
+		return printf("not ok 1 repro-cancel-chain: setup failed (status %#x)\n",
+			      iowq_waitpid(pid, 10)), 1;
+	t0 = iowq_now();
+	pfd.fd = st[0];
+	pfd.events = POLLIN;
+	/* the cancel completes at once: only then is the splice fed */
+	if (poll(&pfd, 1, 5000) == 0)
+		spun = iowq_now() - t0;
+	if (write(p[1], "x", 1) != 1)
+		return 1;
+	ret = read(st[0], &res, sizeof(res));
+	if (write(p[1], "x", 1) != 1)	/* if the splice took the first */
+		return 1;
+	if (read(st[0], ares, sizeof(ares)) != sizeof(ares))
+		ret = 0;
+	iowq_waitpid(pid, 10);
+	if (ret != sizeof(res))
+		return printf("not ok 1 repro-cancel-chain: the child failed\n"), 1;
+	printf("# cancel: %d, appends: %d %d\n", res, ares[0], ares[1]);
+	/*
+	 * Both cancelled (6.1 counts rounds, not requests: 0..2), or none if
+	 * the appends ran (a kernel where the splice does not block).
+	 */
+	if (spun || !((res >= 0 && res <= 2 && ares[0] == -ECANCELED &&
+		       ares[1] == -ECANCELED) ||
+		      (res == 0 && ares[0] == 1 && ares[1] == 1))) {
+		printf("# IORING_OP_ASYNC_CANCEL (fd, CANCEL_ALL) of 2 appends queued behind a blocked splice of the same file: %s, result %d (want 0..2 at once, the appends -ECANCELED)\n",
+		       spun ? "did not complete until the splice was released 5 s later" : "completed",
+		       res);
+		printf("not ok 1 repro-cancel-chain\n");
+		return 1;
+	}
+	printf("ok 1 repro-cancel-chain: cancel returned %d at once\n", res);
+	return 0;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "# iowq_stress: global time limit hit: a hang\nnot ok 1 stress: hang (global alarm)\n";
+
+	(void)sig;
+	if (write(1, msg, sizeof(msg) - 1) < 0)
+		_exit(KSFT_FAIL);
+	_exit(KSFT_FAIL);
+}
+
+static bool our_iowq(void)
+{
+	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	bool found = false;
+	char *buf;
+
+	if (n <= 0)
+		return false;
+	buf = malloc(n + 1);
+	if (!buf)
+		return false;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, n);
+	if (n > 0) {
+		buf[n] = 0;
+		found = strstr(buf, "io-wq: per-node pools") != NULL;
+	}
+	free(buf);
+	return found;
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [--seed N] [--seconds S] [--threads T] [--hang S]\n"
+		"          [--exit-bound S] [--order auto|task|node] [--no-hotplug]\n"
+		"          [--no-fork] [--no-signals] [--no-cancel-all] [--verbose]\n", prog);
+	exit(2);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "seed", required_argument, NULL, 's' },
+		{ "seconds", required_argument, NULL, 't' },
+		{ "threads", required_argument, NULL, 'j' },
+		{ "hang", required_argument, NULL, 'H' },
+		{ "exit-bound", required_argument, NULL, 'E' },
+		{ "order", required_argument, NULL, 'o' },
+		{ "no-hotplug", no_argument, NULL, 'P' },
+		{ "no-fork", no_argument, NULL, 'F' },
+		{ "no-signals", no_argument, NULL, 'S' },
+		{ "no-cancel-all", no_argument, NULL, 'A' },
+		{ "repro-cancel-chain", no_argument, NULL, 'R' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	bool have_seed = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:t:j:H:E:o:vh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			opt.seed = strtoull(optarg, NULL, 0);
+			have_seed = true;
+			break;
+		case 't':
+			opt.seconds = atof(optarg);
+			break;
+		case 'j':
+			opt.threads = atoi(optarg);
+			break;
+		case 'H':
+			opt.hang = atof(optarg);
+			break;
+		case 'E':
+			opt.exit_bound = atof(optarg);
+			break;
+		case 'o':
+			opt.order = !strcmp(optarg, "task") ? 1 : !strcmp(optarg, "node") ? 2 : 0;
+			break;
+		case 'P':
+			opt.hotplug = false;
+			break;
+		case 'F':
+			opt.fork = false;
+			break;
+		case 'S':
+			opt.signals = false;
+			break;
+		case 'A':
+			opt.cancel_all = false;
+			break;
+		case 'R':
+			opt.repro = true;
+			break;
+		case 'v':
+			opt.verbose = true;
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+	if (optind < argc || opt.seconds <= 0 || opt.threads < 1 ||
+	    opt.threads > MAX_SLOTS || opt.hang < 1)
+		usage(argv[0]);
+	if (!have_seed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		opt.seed = ((uint64_t)ts.tv_sec * 1000003 + ts.tv_nsec / 1000) % 1000000000;
+	}
+}
+
+static void spawn(struct slot *s)
+{
+	int ret;
+
+	s->gen++;
+	atomic_store(&s->running, 1);
+	atomic_store(&s->tid, 0);
+	heartbeat(s);
+	s->hb_reported = false;
+	ret = pthread_create(&s->th, NULL, slot_main, s);
+	if (ret) {
+		violation("pthread_create: %s", strerror(ret));
+		atomic_store(&s->running, 0);
+		s->started = false;
+		return;
+	}
+	s->started = true;
+	atomic_fetch_add(&st_threads, 1);
+}
+
+/* Join a finished slot thread; its workers must go. */
+static void reap_slot(struct slot *s)
+{
+	pid_t tid = atomic_load(&s->tid);
+
+	pthread_join(s->th, NULL);
+	s->started = false;
+	if (tid > 0)
+		add_dead(tid);
+}
+
+/* Service the rings nobody owns (and the shared one) from the main thread. */
+static void service_rings(double now, bool hang_check)
+{
+	struct sring *todo[MAX_RINGS];
+	int i, n = 0;
+
+	pthread_mutex_lock(&rings_lock);
+	for (i = 0; i < MAX_RINGS; i++) {
+		struct sring *r = rings[i];
+
+		if (!r || pthread_mutex_trylock(&r->lock))
+			continue;
+		if (r->owner < 0 || r->shared)
+			ring_service(r, r->owner < 0 && !r->shared, 0);
+		if (hang_check)
+			ring_hang_check(r, now);
+		if (r->owner < 0 && !r->shared && r->keep_for < 0 && !r->inflight &&
+		    n < MAX_RINGS)
+			todo[n++] = r;
+		pthread_mutex_unlock(&r->lock);
+	}
+	pthread_mutex_unlock(&rings_lock);
+	for (i = 0; i < n; i++)
+		ring_close(todo[i]);
+}
+
+static void progress(double now)
+{
+	long ops = atomic_load(&st_cqe);
+	int workers = 0;
+
+	check_dead(now, &workers);
+	say("# t=%.0fs: %ld SQEs, %ld CQEs (%.0f/s), %ld threads, %ld rings, %d io-wq workers, %ld signals, %ld forks, hotplug %ld/%ld, %ld violations\n",
+	    now - t_start, atomic_load(&st_sqe), ops, ops / (now - t_start),
+	    atomic_load(&st_threads), atomic_load(&st_rings), workers,
+	    atomic_load(&st_signals), atomic_load(&st_forks),
+	    hp ? hp->offline : 0, hp ? hp->online : 0, atomic_load(&nr_violations));
+}
+
+static void *closer_main(void *arg)
+{
+	struct prng p;
+	int i;
+
+	(void)arg;
+	prng_init(&p, 5, 0);
+	for (i = 0; i < MAX_RINGS; i++) {
+		struct sring *r;
+
+		pthread_mutex_lock(&rings_lock);
+		r = rings[i];
+		pthread_mutex_unlock(&rings_lock);
+		if (!r)
+			continue;
+		if (!ring_drain(r, &p, NULL)) {
+			pthread_mutex_lock(&r->lock);
+			ring_hang_check(r, iowq_now() + opt.hang);
+			pthread_mutex_unlock(&r->lock);
+		}
+		ring_close(r);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct rlimit rl = { 65536, 65536 };
+	long v_cqe, v_order, v_exit, v_hp, nrecs = 0, total = 0;
+	const char *hp_skip;
+	double now, last_progress, last_check = 0, secs;
+	pthread_t sig_th, fork_th, closer;
+	char cwd[256];
+	int i, n, workers;
+
+	parse_args(argc, argv);
+	restart_ok = getenv("IOWQ_STRESS_RESTART_OK");
+	nr_cpus_conf = sysconf(_SC_NPROCESSORS_CONF);
+	if (opt.repro)
+		return repro_cancel_chain();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("# iowq_stress: seed=%" PRIu64 " seconds=%g (rerun: iowq_stress --seed %" PRIu64 " --seconds %g)\n",
+	       opt.seed, opt.seconds, opt.seed, opt.seconds);
+	printf("TAP version 13\n1..4\n");
+	fflush(stdout);
+
+	setrlimit(RLIMIT_NOFILE, &rl);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_alarm);
+	alarm((unsigned int)(opt.seconds + 3 * opt.hang + 2 * opt.exit_bound + 20));
+
+	nr_cpus_conf = sysconf(_SC_NPROCESSORS_CONF);
+	for (i = 0; i < CPU_SETSIZE; i++)
+		cpu_node[i] = 0;
+	for (n = 0; n < iowq_nr_nodes(); n++) {
+		cpu_set_t set;
+
+		if (iowq_node_cpus(n, &set))
+			continue;
+		for (i = 0; i < CPU_SETSIZE; i++)
+			if (CPU_ISSET(i, &set))
+				cpu_node[i] = n;
+	}
+	order_strict = opt.order == 1 || (opt.order == 0 && our_iowq());
+	if (!getcwd(cwd, sizeof(cwd)))
+		strcpy(cwd, "?");
+	for (i = 0; i < NFILES; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "order-%d.dat", i);
+		unlink(name);
+	}
+	hp_skip = hotplug_start();
+	printf("# %d threads, %d CPUs, %d nodes, hang bound %.0f s, exit bound %.0f s, order checked per %s, cancel-all %s, hotplug %s, fork %s, signals %s, in %s\n",
+	       opt.threads, nr_cpus_conf, iowq_nr_nodes(), opt.hang, opt.exit_bound,
+	       order_strict ? "task (across nodes)" : "node", opt.cancel_all ? "on" : "off",
+	       hp_skip ? hp_skip : "on",
+	       opt.fork ? "on" : "off", opt.signals ? "on" : "off", cwd);
+	fflush(stdout);
+
+	t_start = iowq_now();
+	t_end = t_start + opt.seconds;
+	shared_ring = ring_new(true, -1);
+	for (i = 0; i < opt.threads; i++) {
+		slots[i].idx = i;
+		spawn(&slots[i]);
+	}
+	if (opt.signals)
+		pthread_create(&sig_th, NULL, signal_main, NULL);
+	if (opt.fork)
+		pthread_create(&fork_th, NULL, fork_main, NULL);
+
+	last_progress = t_start;
+	while ((now = iowq_now()) < t_end) {
+		for (i = 0; i < opt.threads; i++) {
+			struct slot *s = &slots[i];
+
+			if (s->started && !atomic_load(&s->running)) {
+				reap_slot(s);
+				spawn(s);
+			} else if (s->started && !s->hb_reported &&
+				   now - atomic_load(&s->heartbeat) > opt.hang) {
+				s->hb_reported = true;
+				violation("thread %d (slot %d gen %d) made no progress for %.0f s",
+					  atomic_load(&s->tid), i, s->gen, opt.hang);
+			}
+		}
+		service_rings(now, now - last_check >= 1);
+		if (now - last_check >= 1) {
+			last_check = now;
+			check_dead(now, NULL);
+		}
+		if (now - last_progress >= 10) {
+			last_progress = now;
+			progress(now);
+		}
+		iowq_sleep(0.02);
+	}
+
+	/* teardown */
+	atomic_store(&stop_flag, 1);
+	say("# stopping after %.1f s\n", iowq_now() - t_start);
+	for (i = 0; i < opt.threads; i++) {
+		struct slot *s = &slots[i];
+		double end = iowq_now() + opt.hang;
+
+		while (s->started && atomic_load(&s->running) && iowq_now() < end) {
+			service_rings(iowq_now(), false);
+			iowq_sleep(0.02);
+		}
+		if (s->started && atomic_load(&s->running)) {
+			violation_cat(V_EXIT, "thread %d (slot %d) did not stop within %.0f s",
+				  atomic_load(&s->tid), i, opt.hang);
+			printf("not ok 1 cqe: stopping the threads hung\n");
+			printf("# seed=%" PRIu64 ": FAIL\n", opt.seed);
+			fflush(stdout);
+			_exit(KSFT_FAIL);
+		}
+		if (s->started)
+			reap_slot(s);
+		if (s->keep) {
+			pthread_mutex_lock(&s->keep->lock);
+			s->keep->keep_for = -1;
+			pthread_mutex_unlock(&s->keep->lock);
+			s->keep = NULL;
+		}
+	}
+	if (opt.signals)
+		pthread_join(sig_th, NULL);
+	if (opt.fork)
+		pthread_join(fork_th, NULL);
+	hotplug_stop();
+	/* a thread of its own cancels and reaps what is left, then exits */
+	pthread_create(&closer, NULL, closer_main, NULL);
+	if (iowq_join(closer, 2 * opt.hang + 10)) {
+		violation("closing the rings hung");
+		printf("not ok 1 cqe: closing the rings hung\n");
+		fflush(stdout);
+		_exit(KSFT_FAIL);
+	}
+	total = atomic_load(&st_sqe);
+	if (atomic_load(&st_cqe) + atomic_load(&st_discard) != total)
+		violation("%ld SQEs but %ld CQEs and %ld discarded with their ring",
+			  total, atomic_load(&st_cqe), atomic_load(&st_discard));
+
+	/* workers: of every thread that ended, and none at all at the end */
+	while (check_dead(now = iowq_now(), &workers) && now < t_end + 600)
+		iowq_sleep(0.1);
+	n = iowq_wait_workers(0, 0, 0, opt.exit_bound);
+	if (n)
+		violation_cat(V_EXIT, "%d io-wq worker(s) left %.0f s after every submitter ended",
+			      n, opt.exit_bound);
+
+	check_files(&nrecs);
+	v_cqe = atomic_load(&nr_vcat[V_CQE]);
+	v_order = atomic_load(&nr_vcat[V_ORDER]);
+	v_exit = atomic_load(&nr_vcat[V_EXIT]);
+	v_hp = atomic_load(&nr_vcat[V_HOTPLUG]);
+	secs = iowq_now() - t_start;
+
+	say("# seed=%" PRIu64 ": %ld SQEs, %ld CQEs, %ld discarded with a closed ring, %.0f ops/s over %.0f s\n",
+	    opt.seed, total, atomic_load(&st_cqe), atomic_load(&st_discard),
+	    atomic_load(&st_cqe) / opt.seconds, secs);
+	say("#   ops:");
+	for (i = 0; i < OP_NR; i++)
+		say(" %s=%ld", op_name[i], atomic_load(&st_op[i]));
+	say("\n#   threads=%ld rings=%ld (reused %ld) exits-with-work=%ld closes-with-work=%ld cancel0=%ld aff-einval=%ld\n",
+	    atomic_load(&st_threads), atomic_load(&st_rings), atomic_load(&st_reuse),
+	    atomic_load(&st_exit_inflight), atomic_load(&st_close_inflight),
+	    atomic_load(&st_cancel0), atomic_load(&st_aff_einval));
+	say("#   signals sent=%ld caught=%d; children exit=%ld exec=%ld kill=%ld thread-exit=%ld; hotplug offline=%ld online=%ld failed=%ld; %ld records in the files\n",
+	    atomic_load(&st_signals), (int)sigs_caught, atomic_load(&st_children[0]),
+	    atomic_load(&st_children[1]), atomic_load(&st_children[2]),
+	    atomic_load(&st_children[3]), hp ? hp->offline : 0, hp ? hp->online : 0,
+	    hp ? hp->failed : 0, nrecs);
+
+	printf("%s 1 cqe: every SQE one CQE, plausible results (%ld violations)\n",
+	       v_cqe ? "not ok" : "ok", v_cqe);
+	printf("%s 2 order: appends and linked chains in order, exactly the completed ones (%ld violations)\n",
+	       v_order ? "not ok" : "ok", v_order);
+	printf("%s 3 exit: workers gone after their threads, children ended in time (%ld violations)\n",
+	       v_exit ? "not ok" : "ok", v_exit);
+	if (hp_skip)
+		printf("ok 4 hotplug # SKIP %s\n", hp_skip);
+	else
+		printf("%s 4 hotplug: CPU %d taken offline by a second process, online at the end (%ld violations)\n",
+		       v_hp ? "not ok" : "ok", HOTPLUG_CPU, v_hp);
+	n = atomic_load(&nr_violations);
+	printf("# seed=%" PRIu64 ": %s (%d violations)\n", opt.seed, n ? "FAIL" : "PASS", n);
+	fflush(stdout);
+	for (i = 0; i < NFILES; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "order-%d.dat", i);
+		unlink(name);
+	}
+	return n ? KSFT_FAIL : KSFT_PASS;
+}
