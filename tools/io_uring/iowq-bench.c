@@ -1,0 +1,923 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iowq-bench: measure the io-wq paths of io_uring, for `make bench`.
+ *
+ * Each workload runs in a child process of its own, so that it starts with
+ * no io-wq (the pool belongs to the submitting task) and leaves no worker
+ * behind.  The child pins its submitter to one CPU (-c, CPU 0 by default),
+ * so the work is queued on that CPU's node and the same pool serves it on
+ * every kernel.  It warms up (-w seconds), then runs -r repetitions of -t
+ * seconds each and reports the best of the repetitions (noise from a busy
+ * host only ever slows a run down; the median for "info" metrics).
+ *
+ *   nop-inline        NOPs completed inline at queue depth 32, no io-wq:
+ *                     the ceiling, the reference for the rest (ops/s)
+ *   nop-async-qd1     IOSQE_ASYNC NOPs one at a time: latency of a punt (us)
+ *   nop-async-qd32    IOSQE_ASYNC NOPs kept 32 / 128 in flight (ops/s)
+ *   nop-async-qd128
+ *   read-bound        IOSQE_ASYNC 4 KiB reads at random offsets of a 16 MiB
+ *                     file in /tmp (tmpfs), 32 in flight: bound work (ops/s)
+ *   write-hashed-1    IOSQE_ASYNC 4 KiB buffered writes at random offsets,
+ *   write-hashed-8    32 in flight, to 1 file or round robin to 8 files of
+ *                     4 MiB: hashed work (MB/s)
+ *   fanout-64         N IORING_OP_SPLICE from N empty pipes to /dev/null,
+ *   fanout-256        submitted at once with IOSQE_ASYNC: each blocks a
+ *                     worker (a punted read of a pipe would arm poll and free
+ *                     its worker instead).  "spawn" is the time from the
+ *                     submission until the workers stop multiplying, "drain"
+ *                     the time from the first pipe write until every splice
+ *                     completed (ms), "workers" the iou-wrk threads at peak.
+ *                     Each repetition is a fresh process; a fanout is short,
+ *                     so it runs 3 * -r repetitions.
+ *   multi-ring        two threads, on CPU 0 and CPU 1, each with its own
+ *                     ring, 32 in flight of IOSQE_ASYNC NOP / 4 KiB read /
+ *                     4 KiB write (to a file of its own), in turn (ops/s)
+ *   fio-randread      fio (-f path) with ioengine=io_uring, force_async=1,
+ *   fio-randwrite     bs=4k, iodepth=32 on a 64 MiB file in /tmp, time
+ *                     based (-F seconds after 1 s of ramp), 3 runs (IOPS)
+ *   idle              a burst (a fanout of 64, then async NOPs at depth 128
+ *                     and async reads at depth 64), then the iou-wrk threads
+ *                     still alive 1 s and 10 s after it
+ *
+ * Every workload that punts also reports "workers", the iou-wrk threads
+ * alive at the end of its runs (info: neither more nor fewer is better).
+ *
+ * Results are lines "@@BENCH <workload> <metric> <value> <unit> <better>"
+ * where better is "higher", "lower" or "info", followed by "# " and the
+ * values of the repetitions; "@@BENCH-BEGIN <workload>" and
+ * "@@BENCH-END <workload> rc=N" frame each workload.  harness/bench.py
+ * reads them from the serial console.  Every wait is bounded; the exit
+ * status is 1 if a workload failed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BS		4096		/* read and write size */
+#define READ_SIZE	(16 << 20)	/* the file of read-bound, multi-ring */
+#define WRITE_SIZE	(4 << 20)	/* each file of write-hashed */
+#define MAX_FILES	8
+#define QD		32
+#define MAX_REPS	64
+#define WAIT_SECS	30		/* bound on every wait for a CQE */
+#define SETTLE_MS	300		/* fanout: no new worker for this long */
+#define IDLE_BURST	64
+#define FIO_SIZE	"64m"
+#define FIO_FILE	"/tmp/iowq-bench-fio"
+#define FIO_REPS	3
+
+enum kind { K_NOP = 1, K_READ, K_WRITE, K_SPLICE };
+
+static struct {
+	double secs;		/* one repetition */
+	double warmup;
+	int reps;
+	int cpu;
+	const char *fio;
+	int fio_secs;
+} opt = {
+	.secs = 0.5,
+	.warmup = 0.3,
+	.reps = 5,
+	.cpu = 0,
+	.fio = "/usr/bin/fio",
+	.fio_secs = 2,
+};
+
+static int nr_cpus;
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stdout, "iowq-bench: error: ");
+	vfprintf(stdout, fmt, ap);
+	fprintf(stdout, "\n");
+	va_end(ap);
+	exit(1);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_until(double t)
+{
+	double d;
+
+	while ((d = t - now()) > 0)
+		usleep(d > 0.1 ? 100000 : (useconds_t)(d * 1e6) + 1);
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu % nr_cpus, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity(CPU %d): %s", cpu % nr_cpus, strerror(errno));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+	double s[MAX_REPS];
+
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/*
+ * One result line: the best of the repetitions (the highest or lowest;
+ * noise on a shared host only ever slows a run down), or their median for
+ * an "info" metric, then each of them.
+ */
+static void result(const char *wl, const char *metric, const double *v, int n,
+		   const char *unit, const char *better)
+{
+	double best = median(v, n);
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(better, "higher") && v[i] > best)
+			best = v[i];
+		if (!strcmp(better, "lower") && v[i] < best)
+			best = v[i];
+	}
+	printf("@@BENCH %s %s %.6g %s %s #", wl, metric, best, unit, better);
+	for (i = 0; i < n; i++)
+		printf(" %.6g", v[i]);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* iou-wrk threads of this process, by their comm. */
+static int count_workers(void)
+{
+	char path[300], comm[32];
+	struct dirent *de;
+	int n = 0, fd, len;
+	DIR *dir;
+
+	dir = opendir("/proc/self/task");
+	if (!dir)
+		die("opendir /proc/self/task: %s", strerror(errno));
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;	/* gone meanwhile */
+		len = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (len > 0 && !strncmp(comm, "iou-wrk-", 8))
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+/* Threads of this process: cheap enough to sample in a tight loop. */
+static int count_tasks(void)
+{
+	struct dirent *de;
+	DIR *dir;
+	int n = 0;
+
+	dir = opendir("/proc/self/task");
+	if (!dir)
+		die("opendir /proc/self/task: %s", strerror(errno));
+	while ((de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+static char *alloc_buf(void)
+{
+	void *p;
+
+	if (posix_memalign(&p, BS, BS))
+		die("out of memory");
+	memset(p, 0x5a, BS);
+	return p;
+}
+
+/* A file of size bytes in /tmp, written out so that no I/O allocates. */
+static int make_file(const char *name, off_t size)
+{
+	char path[64], *buf = alloc_buf();
+	off_t off;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/iowq-bench-%d-%s", getpid(), name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		die("open %s: %s", path, strerror(errno));
+	unlink(path);
+	for (off = 0; off < size; off += BS)
+		if (pwrite(fd, buf, BS, off) != BS)
+			die("pwrite %s: %s", path, strerror(errno));
+	free(buf);
+	return fd;
+}
+
+/* One ring and what its SQEs are made of. */
+struct job {
+	struct io_uring ring;
+	unsigned int qd;
+	bool async;
+	int mix;		/* 0: only kind; else cycle NOP/READ/WRITE */
+	enum kind kind;
+	int rfd;
+	int wfd[MAX_FILES];
+	int nwfd;
+	char *buf;
+	uint64_t rnd;
+	unsigned long seq;
+};
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void job_init(struct job *j, unsigned int entries, unsigned int qd)
+{
+	int ret;
+
+	memset(j, 0, sizeof(*j));
+	ret = io_uring_queue_init(entries, &j->ring, 0);
+	if (ret)
+		die("io_uring_queue_init(%u): %s", entries, strerror(-ret));
+	j->qd = qd;
+	j->rfd = -1;
+	j->rnd = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)j;
+	j->buf = alloc_buf();
+}
+
+static void job_prep(struct job *j, struct io_uring_sqe *sqe)
+{
+	enum kind k = j->kind;
+	off_t off;
+	int fd;
+
+	if (j->mix)
+		k = (enum kind)(K_NOP + j->seq % 3);
+	switch (k) {
+	case K_NOP:
+		io_uring_prep_nop(sqe);
+		break;
+	case K_READ:
+		off = (off_t)(xorshift(&j->rnd) % (READ_SIZE / BS)) * BS;
+		io_uring_prep_read(sqe, j->rfd, j->buf, BS, off);
+		break;
+	case K_WRITE:
+		fd = j->wfd[j->seq % j->nwfd];
+		off = (off_t)(xorshift(&j->rnd) % (WRITE_SIZE / BS)) * BS;
+		io_uring_prep_write(sqe, fd, j->buf, BS, off);
+		break;
+	default:
+		die("bad kind %d", k);
+	}
+	if (j->async)
+		sqe->flags |= IOSQE_ASYNC;
+	io_uring_sqe_set_data64(sqe, k);
+	j->seq++;
+}
+
+static void check_cqe(struct io_uring_cqe *cqe)
+{
+	int want = cqe->user_data == K_NOP ? 0 : BS;
+
+	if (cqe->res != want)
+		die("CQE of kind %llu: res %d (%s), expected %d",
+		    (unsigned long long)cqe->user_data, cqe->res,
+		    cqe->res < 0 ? strerror(-cqe->res) : "short", want);
+}
+
+/*
+ * Keep qd SQEs in flight for secs seconds; returns the elapsed time and
+ * stores the number of SQEs completed within it.  Completions that arrive
+ * after the end are reaped but not counted.
+ */
+static double job_run(struct job *j, double secs, unsigned long *opsp)
+{
+	struct __kernel_timespec ts = { .tv_sec = WAIT_SECS };
+	double t0 = now(), end = t0 + secs, t1 = 0;
+	unsigned int inflight = 0, head, n;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	unsigned long ops = 0;
+	bool stop = false;
+	int ret;
+
+	for (;;) {
+		while (!stop && inflight < j->qd) {
+			sqe = io_uring_get_sqe(&j->ring);
+			if (!sqe)
+				break;
+			job_prep(j, sqe);
+			inflight++;
+		}
+		if (!inflight)
+			break;
+		ret = io_uring_submit_and_wait_timeout(&j->ring, &cqe, 1, &ts, NULL);
+		if (ret == -ETIME)
+			die("no completion in %d s (%u in flight)", WAIT_SECS, inflight);
+		if (ret < 0 && ret != -EINTR)
+			die("io_uring_submit_and_wait_timeout: %s", strerror(-ret));
+		n = 0;
+		io_uring_for_each_cqe(&j->ring, head, cqe) {
+			check_cqe(cqe);
+			n++;
+		}
+		io_uring_cq_advance(&j->ring, n);
+		inflight -= n;
+		if (!stop) {
+			ops += n;
+			t1 = now();
+			if (t1 >= end)
+				stop = true;
+		}
+	}
+	*opsp = ops;
+	return t1 - t0;
+}
+
+/*
+ * Warm up, then opt.reps repetitions; each value is ops/s times scale, and
+ * the iou-wrk threads alive after it (none has idled long enough to exit).
+ */
+static int job_measure(struct job *j, double *v, double *workers, double scale)
+{
+	unsigned long ops;
+	double t;
+	int i;
+
+	job_run(j, opt.warmup, &ops);
+	for (i = 0; i < opt.reps; i++) {
+		t = job_run(j, opt.secs, &ops);
+		v[i] = ops / t * scale;
+		workers[i] = count_workers();
+	}
+	return opt.reps;
+}
+
+/* ---- workloads ---------------------------------------------------------- */
+
+struct workload {
+	const char *name;
+	void (*fn)(const struct workload *w);
+	int arg;
+	bool own_process_per_rep;
+};
+
+static void wl_nop(const struct workload *w)
+{
+	double v[MAX_REPS], wk[MAX_REPS];
+	struct job j;
+	int n, i;
+
+	job_init(&j, 256, w->arg ? w->arg : QD);
+	j.kind = K_NOP;
+	j.async = w->arg != 0;
+	n = job_measure(&j, v, wk, 1.0);
+	if (w->arg == 1) {
+		for (i = 0; i < n; i++)
+			v[i] = 1e6 / v[i];
+		result(w->name, "latency", v, n, "us", "lower");
+	} else {
+		result(w->name, "throughput", v, n, "ops/s", "higher");
+	}
+	if (j.async)
+		result(w->name, "workers", wk, n, "threads", "info");
+}
+
+static void wl_read(const struct workload *w)
+{
+	double v[MAX_REPS], wk[MAX_REPS];
+	struct job j;
+	int n;
+
+	job_init(&j, 64, QD);
+	j.kind = K_READ;
+	j.async = true;
+	j.rfd = make_file("read", READ_SIZE);
+	n = job_measure(&j, v, wk, 1.0);
+	result(w->name, "throughput", v, n, "ops/s", "higher");
+	result(w->name, "workers", wk, n, "threads", "info");
+}
+
+static void wl_write(const struct workload *w)
+{
+	double v[MAX_REPS], wk[MAX_REPS];
+	char name[16];
+	struct job j;
+	int n, i;
+
+	job_init(&j, 64, QD);
+	j.kind = K_WRITE;
+	j.async = true;
+	j.nwfd = w->arg;
+	for (i = 0; i < j.nwfd; i++) {
+		snprintf(name, sizeof(name), "write%d", i);
+		j.wfd[i] = make_file(name, WRITE_SIZE);
+	}
+	n = job_measure(&j, v, wk, BS / 1e6);
+	result(w->name, "bandwidth", v, n, "MB/s", "higher");
+	result(w->name, "workers", wk, n, "threads", "info");
+}
+
+/*
+ * Fanout: n splices from empty pipes block n workers; wait until no new
+ * worker shows up for SETTLE_MS, write every pipe, wait for every CQE.
+ */
+struct fanout {
+	double spawn, drain;
+	int workers;
+};
+
+static void fanout_once(struct io_uring *ring, int n, struct fanout *f)
+{
+	int (*p)[2] = calloc(n, sizeof(*p));
+	double t0, t1, t_peak, deadline;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	struct __kernel_timespec ts = { .tv_sec = WAIT_SECS };
+	int i, ret, devnull, peak, cnt, base;
+
+	if (!p)
+		die("out of memory");
+	devnull = open("/dev/null", O_WRONLY);
+	if (devnull < 0)
+		die("open /dev/null: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		if (pipe(p[i]))
+			die("pipe: %s", strerror(errno));
+	base = count_tasks() - count_workers();
+
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		sqe = io_uring_get_sqe(ring);
+		if (!sqe)
+			die("fanout: SQ ring too small for %d", n);
+		io_uring_prep_splice(sqe, p[i][0], -1, devnull, -1, BS, 0);
+		sqe->flags |= IOSQE_ASYNC;
+		io_uring_sqe_set_data64(sqe, K_SPLICE);
+	}
+	ret = io_uring_submit(ring);
+	if (ret != n)
+		die("fanout: submitted %d of %d: %s", ret, n,
+		    ret < 0 ? strerror(-ret) : "short");
+
+	/* Sample the thread count until it stops growing. */
+	peak = 0;
+	t_peak = t0;
+	deadline = t0 + WAIT_SECS;
+	for (;;) {
+		cnt = count_tasks() - base;
+		if (cnt > peak) {
+			peak = cnt;
+			t_peak = now();
+		}
+		if (peak >= n || now() - t_peak > SETTLE_MS / 1e3)
+			break;
+		if (now() > deadline)
+			die("fanout: workers still multiplying after %d s", WAIT_SECS);
+		usleep(1000);
+	}
+	f->spawn = (t_peak - t0) * 1e3;
+	f->workers = count_workers();
+	if (io_uring_cq_ready(ring))
+		die("fanout: a splice completed before its pipe was written");
+
+	t1 = now();
+	for (i = 0; i < n; i++)
+		if (write(p[i][1], "x", 1) != 1)
+			die("write pipe: %s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+		if (ret)
+			die("fanout: %d of %d splices completed: %s", i, n,
+			    strerror(-ret));
+		if (cqe->res != 1)
+			die("fanout: splice res %d, expected 1", cqe->res);
+		io_uring_cqe_seen(ring, cqe);
+	}
+	f->drain = (now() - t1) * 1e3;
+	for (i = 0; i < n; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	close(devnull);
+	free(p);
+}
+
+/* Runs in a child of its own per repetition, see in_child(). */
+static void wl_fanout_rep(const struct workload *w, struct fanout *f)
+{
+	struct io_uring ring;
+	int ret;
+
+	ret = io_uring_queue_init(w->arg, &ring, 0);
+	if (ret)
+		die("io_uring_queue_init(%d): %s", w->arg, strerror(-ret));
+	fanout_once(&ring, w->arg, f);
+}
+
+static void wl_multi_thread_init(struct job *j, int idx)
+{
+	char name[16];
+
+	job_init(j, 64, QD);
+	j->mix = 1;
+	j->async = true;
+	snprintf(name, sizeof(name), "mr-read%d", idx);
+	j->rfd = make_file(name, READ_SIZE);
+	snprintf(name, sizeof(name), "mr-write%d", idx);
+	j->wfd[0] = make_file(name, WRITE_SIZE);
+	j->nwfd = 1;
+}
+
+struct mr_thread {
+	pthread_t thread;
+	int idx;
+	pthread_barrier_t *bar;
+	double v[MAX_REPS];
+	double workers[MAX_REPS];
+};
+
+static void *mr_main(void *arg)
+{
+	struct mr_thread *t = arg;
+	unsigned long ops;
+	struct job j;
+	double secs;
+	int i;
+
+	pin(opt.cpu + t->idx);
+	wl_multi_thread_init(&j, t->idx);
+	pthread_barrier_wait(t->bar);
+	job_run(&j, opt.warmup, &ops);
+	for (i = 0; i < opt.reps; i++) {
+		pthread_barrier_wait(t->bar);
+		secs = job_run(&j, opt.secs, &ops);
+		t->v[i] = ops / secs;
+		t->workers[i] = count_workers();
+	}
+	return NULL;
+}
+
+static void wl_multi(const struct workload *w)
+{
+	struct mr_thread t[2];
+	pthread_barrier_t bar;
+	double v[MAX_REPS], wk[MAX_REPS];
+	int i, r;
+
+	pthread_barrier_init(&bar, NULL, 2);
+	for (i = 0; i < 2; i++) {
+		t[i].idx = i;
+		t[i].bar = &bar;
+		if (pthread_create(&t[i].thread, NULL, mr_main, &t[i]))
+			die("pthread_create");
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i].thread, NULL);
+	for (r = 0; r < opt.reps; r++) {
+		v[r] = t[0].v[r] + t[1].v[r];
+		wk[r] = t[0].workers[r] > t[1].workers[r] ? t[0].workers[r] : t[1].workers[r];
+	}
+	result(w->name, "throughput", v, opt.reps, "ops/s", "higher");
+	result(w->name, "workers", wk, opt.reps, "threads", "info");
+}
+
+/*
+ * fio with its io_uring engine, pinned like the rest; IOPS from the terse
+ * output (version 3: field 8 read IOPS, field 49 write IOPS).
+ */
+static double fio_once(const struct workload *w)
+{
+	const char *rw = w->arg ? "randwrite" : "randread";
+	char runtime[32], out[8192], *tok, *save;
+	int p[2], status, field, len = 0;
+	double iops = -1;
+	ssize_t ret;
+	pid_t pid;
+
+	snprintf(runtime, sizeof(runtime), "--runtime=%d", opt.fio_secs);
+	if (pipe(p))
+		die("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execl(opt.fio, "fio", "--name=bench", "--filename=" FIO_FILE,
+		      "--size=" FIO_SIZE, "--ioengine=io_uring", "--force_async=1",
+		      "--bs=4k", "--iodepth=32", "--iodepth_batch_submit=8",
+		      "--iodepth_batch_complete_min=1", "--time_based",
+		      "--ramp_time=1", runtime, "--output-format=terse",
+		      "--terse-version=3", w->arg ? "--rw=randwrite" :
+		      "--rw=randread", (char *)NULL);
+		fprintf(stderr, "exec %s: %s\n", opt.fio, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	while ((ret = read(p[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += ret;
+	out[len] = 0;
+	close(p[0]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		die("fio %s failed (status 0x%x): %s", rw, status, out);
+	field = 1;
+	for (tok = strtok_r(out, ";", &save); tok; tok = strtok_r(NULL, ";", &save), field++)
+		if (field == (w->arg ? 49 : 8))
+			iops = strtod(tok, NULL);
+	if (iops <= 0)
+		die("fio %s: no IOPS in its output", rw);
+	return iops;
+}
+
+/*
+ * fio with its io_uring engine, pinned like the rest, FIO_REPS runs (the
+ * file is laid out by the first); IOPS from the terse output (version 3:
+ * field 8 read IOPS, field 49 write IOPS).
+ */
+static void wl_fio(const struct workload *w)
+{
+	double v[FIO_REPS];
+	int i;
+
+	if (access(opt.fio, X_OK))
+		die("%s: %s (no fio in this initramfs?)", opt.fio, strerror(errno));
+	for (i = 0; i < FIO_REPS; i++)
+		v[i] = fio_once(w);
+	unlink(FIO_FILE);
+	result(w->name, "iops", v, FIO_REPS, "IOPS", "higher");
+}
+
+static void wl_idle(const struct workload *w)
+{
+	double v1, v10, vpeak, tb;
+	struct fanout f;
+	struct io_uring ring;
+	unsigned long ops;
+	struct job j;
+	int ret;
+
+	ret = io_uring_queue_init(IDLE_BURST, &ring, 0);
+	if (ret)
+		die("io_uring_queue_init: %s", strerror(-ret));
+	fanout_once(&ring, IDLE_BURST, &f);
+	job_init(&j, 256, 128);
+	j.kind = K_NOP;
+	j.async = true;
+	job_run(&j, 0.3, &ops);
+	j.qd = 64;
+	j.kind = K_READ;
+	j.rfd = make_file("idle", READ_SIZE);
+	job_run(&j, 0.3, &ops);
+	vpeak = f.workers > count_workers() ? f.workers : count_workers();
+
+	tb = now();
+	sleep_until(tb + 1);
+	v1 = count_workers();
+	sleep_until(tb + 10);
+	v10 = count_workers();
+	result(w->name, "burst-peak", &vpeak, 1, "threads", "info");
+	result(w->name, "alive-1s", &v1, 1, "threads", "lower");
+	result(w->name, "alive-10s", &v10, 1, "threads", "lower");
+}
+
+static void wl_fanout(const struct workload *w);
+
+static const struct workload workloads[] = {
+	/* name               function   arg  a process per repetition */
+	{ "nop-inline",       wl_nop,    0,   false },
+	{ "nop-async-qd1",    wl_nop,    1,   false },
+	{ "nop-async-qd32",   wl_nop,    32,  false },
+	{ "nop-async-qd128",  wl_nop,    128, false },
+	{ "read-bound",       wl_read,   0,   false },
+	{ "write-hashed-1",   wl_write,  1,   false },
+	{ "write-hashed-8",   wl_write,  8,   false },
+	{ "fanout-64",        wl_fanout, 64,  true },
+	{ "fanout-256",       wl_fanout, 256, true },
+	{ "multi-ring",       wl_multi,  0,   false },
+	{ "fio-randread",     wl_fio,    0,   false },
+	{ "fio-randwrite",    wl_fio,    1,   false },
+	{ "idle",             wl_idle,   0,   false },
+};
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define NR_WORKLOADS	ARRAY_SIZE(workloads)
+
+/*
+ * Run workload w in a child process and return its exit status.  With
+ * fd >= 0 the child runs one fanout repetition and writes its result to fd;
+ * with pin_it the child is pinned to opt.cpu.
+ */
+static int in_child(const struct workload *w, int fd, bool pin_it)
+{
+	struct fanout f;
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		if (pin_it)
+			pin(opt.cpu);
+		if (fd >= 0) {
+			wl_fanout_rep(w, &f);
+			if (write(fd, &f, sizeof(f)) != sizeof(f))
+				die("write result: %s", strerror(errno));
+		} else {
+			w->fn(w);
+		}
+		fflush(stdout);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		die("waitpid: %s", strerror(errno));
+	if (WIFSIGNALED(status)) {
+		printf("iowq-bench: %s: killed by signal %d\n", w->name, WTERMSIG(status));
+		return 1;
+	}
+	return WEXITSTATUS(status);
+}
+
+/* Each repetition of a fanout in a fresh process: no worker is reused. */
+static void wl_fanout(const struct workload *w)
+{
+	double spawn[MAX_REPS], drain[MAX_REPS], workers[MAX_REPS];
+	int p[2], i, reps = opt.reps * 3;
+	struct fanout f;
+
+	if (reps > MAX_REPS)
+		reps = MAX_REPS;
+	for (i = 0; i < reps; i++) {
+		if (pipe(p))
+			die("pipe: %s", strerror(errno));
+		if (in_child(w, p[1], true))
+			exit(1);
+		if (read(p[0], &f, sizeof(f)) != sizeof(f))
+			die("fanout: no result from the child");
+		close(p[0]);
+		close(p[1]);
+		spawn[i] = f.spawn;
+		drain[i] = f.drain;
+		workers[i] = f.workers;
+	}
+	result(w->name, "spawn", spawn, reps, "ms", "lower");
+	result(w->name, "drain", drain, reps, "ms", "lower");
+	result(w->name, "workers", workers, reps, "threads", "info");
+}
+
+/* NAME selects a workload, all workloads starting with "NAME-", or all. */
+static bool selected(const char *name, const char *list)
+{
+	char buf[256], *tok, *save;
+	size_t len;
+
+	if (!list || !*list || !strcmp(list, "all"))
+		return true;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		len = strlen(tok);
+		if (!strcmp(name, tok) || (!strncmp(name, tok, len) && name[len] == '-'))
+			return true;
+	}
+	return false;
+}
+
+static void show_usage(int status)
+{
+	size_t i;
+
+	printf("usage: iowq-bench [-b NAME[,NAME...]] [-t SECS] [-r REPS] [-w SECS]\n"
+	       "                  [-c CPU] [-f FIO] [-F SECS] [-l]\n"
+	       "  -b  workloads to run (a name, a prefix such as nop-async, or all)\n"
+	       "  -t  seconds per repetition (%.2g)     -r  repetitions (%d)\n"
+	       "  -w  warm-up seconds (%.2g)            -c  submitter CPU (%d)\n"
+	       "  -f  fio binary (%s)    -F  fio runtime seconds (%d)\n"
+	       "  -l  list the workloads\n",
+	       opt.secs, opt.reps, opt.warmup, opt.cpu, opt.fio, opt.fio_secs);
+	printf("workloads:");
+	for (i = 0; i < NR_WORKLOADS; i++)
+		printf(" %s", workloads[i].name);
+	printf("\n");
+	exit(status);
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = NULL;
+	int c, failed = 0, ran = 0, rc;
+	double t0;
+	size_t i;
+
+	while ((c = getopt(argc, argv, "b:t:r:w:c:f:F:lh")) != -1) {
+		switch (c) {
+		case 'b':
+			only = optarg;
+			break;
+		case 't':
+			opt.secs = atof(optarg);
+			break;
+		case 'r':
+			opt.reps = atoi(optarg);
+			break;
+		case 'w':
+			opt.warmup = atof(optarg);
+			break;
+		case 'c':
+			opt.cpu = atoi(optarg);
+			break;
+		case 'f':
+			opt.fio = optarg;
+			break;
+		case 'F':
+			opt.fio_secs = atoi(optarg);
+			break;
+		case 'l':
+			for (i = 0; i < NR_WORKLOADS; i++)
+				printf("%s\n", workloads[i].name);
+			return 0;
+		case 'h':
+			show_usage(0);
+			break;
+		default:
+			show_usage(2);
+		}
+	}
+	if (opt.reps < 1 || opt.reps > MAX_REPS || opt.secs <= 0 || opt.warmup < 0)
+		show_usage(2);
+	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (nr_cpus < 1)
+		nr_cpus = 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	printf("@@BENCH-INFO cpus=%d submitter-cpu=%d, per boot the best of %d runs of %.3g s",
+	       nr_cpus, opt.cpu % nr_cpus, opt.reps, opt.secs);
+	printf(" after %.3g s of warm-up (fanout: %d runs; fio: %d runs of %d s)\n",
+	       opt.warmup, opt.reps * 3, FIO_REPS, opt.fio_secs);
+	printf("@@BENCH-INFO fanout: IORING_OP_SPLICE of empty pipes to /dev/null (blocks)\n");
+	for (i = 0; i < NR_WORKLOADS; i++) {
+		const struct workload *w = &workloads[i];
+
+		if (!selected(w->name, only))
+			continue;
+		ran++;
+		printf("@@BENCH-BEGIN %s\n", w->name);
+		t0 = now();
+		/* a fanout forks a child per repetition itself */
+		rc = in_child(w, -1, !w->own_process_per_rep);
+		printf("@@BENCH-END %s rc=%d secs=%.1f\n", w->name, rc, now() - t0);
+		if (rc)
+			failed++;
+	}
+	if (!ran) {
+		printf("iowq-bench: no workload matches '%s'\n", only);
+		show_usage(2);
+	}
+	printf("@@BENCH-DONE ran=%d failed=%d\n", ran, failed);
+	return failed ? 1 : 0;
+}
