@@ -19,6 +19,10 @@ TEST_TIMEOUT ?= 300
 JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 SRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 V ?=
+SECONDS ?= 60
+SEED ?=
+BENCH ?=
+BOOTS ?= 3
 
 ifneq ($(filter-out ours stock,$(VARIANT)),)
 $(error VARIANT must be 'ours' or 'stock', not '$(VARIANT)')
@@ -48,13 +52,16 @@ PKGS := linux-source-6.1 qemu-system-x86 liburing-dev busybox-static bc \
 	make file patch sparse gnuplot-nox fio
 
 .NOTPARALLEL:
-.PHONY: help deps kernel source initramfs run test shell check patches clean distclean
+.PHONY: help deps kernel source initramfs run test stress bench shell check patches \
+	clean distclean
 
 help:
 	@echo "io-wq for Linux 6.1"
 	@echo "  make deps        install the Debian packages needed"
 	@echo "  make run         build what is missing, boot, run the io-wq demo"
 	@echo "  make test        build what is missing, boot, run the selftests"
+	@echo "  make stress      boot, run the stress program (SECONDS=, SEED=)"
+	@echo "  make bench       io-wq against stock 6.1, side by side (BENCH=, BOOTS=)"
 	@echo "  make kernel      build the kernel (VARIANT=ours|stock, DEBUG=1)"
 	@echo "  make initramfs   build the guest initramfs (selftests, demo)"
 	@echo "  make shell       boot to an interactive guest shell"
@@ -62,6 +69,7 @@ help:
 	@echo "  make patches     export the series as a git-format patch set"
 	@echo "Variables: VARIANT=$(VARIANT) DEBUG=$(DEBUG) ACCEL=$(ACCEL) SMP=$(SMP)"
 	@echo "  NODES=$(NODES) MEM=$(MEM) FILTER=$(FILTER) ARGS=$(ARGS) TIMEOUT=$(TIMEOUT) V=$(V)"
+	@echo "  SECONDS=$(SECONDS) SEED=$(SEED) BENCH=$(BENCH) BOOTS=$(BOOTS)"
 
 deps:
 	@missing=$$(for p in $(PKGS); do \
@@ -90,6 +98,29 @@ run: deps kernel initramfs
 test: deps kernel initramfs
 	@echo "==> testing $(KNAME) (serial log: $(B)/logs/test-$(KNAME).log)"
 	@$(VM) --log $(B)/logs/test-$(KNAME).log test
+
+# The stress program for SECONDS (a random seed unless SEED is given); the
+# guest kills it SECONDS + 300 s after it started, the host 600 s later.
+stress: deps kernel initramfs
+	@echo "==> stress on $(KNAME) for $(SECONDS) s (serial log: $(B)/logs/stress-$(KNAME).log)"
+	@$(VM) --log $(B)/logs/stress-$(KNAME).log \
+		--test-timeout $$(( $(SECONDS) + 300 )) --timeout $$(( $(SECONDS) + 900 )) \
+		--args '--seconds $(SECONDS)$(if $(SEED), --seed $(SEED))' stress
+
+# Both kernels (never the debug ones) and the bench initramfs (the test one
+# plus Debian's fio), then harness/bench.py boots stock, ours, stock, ours...
+# BOOTS times each, runs tools/io_uring/iowq-bench in every boot (BENCH=NAME:
+# one workload; ARGS: more iowq-bench options, e.g. ARGS='-r 5') and writes
+# the table, CSV and plot under build/bench/.  Speed is never asserted.
+bench: deps
+	@harness/initramfs.sh bench
+	@DEBUG= harness/kernel.sh build stock
+	@DEBUG= harness/kernel.sh build ours
+	@python3 harness/bench.py --out $(B)/bench --boots $(BOOTS) \
+		--stock $(B)/obj/stock/arch/x86/boot/bzImage \
+		--ours $(B)/obj/ours/arch/x86/boot/bzImage --initrd $(B)/initramfs-bench.cpio \
+		--accel $(ACCEL) --smp $(SMP) --nodes $(NODES) --mem $(MEM) --timeout $(TIMEOUT) \
+		$(if $(BENCH),--only '$(BENCH)') $(if $(ARGS),--args '$(ARGS)')
 
 check:
 	@harness/kernel.sh check ours

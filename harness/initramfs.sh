@@ -5,6 +5,11 @@
 # selftests (built with the kernel tree's lib.mk, statically against
 # Debian's liburing.a), the demo and the benchmark program.  The same
 # initramfs boots every kernel variant.
+#
+# "initramfs.sh bench" also writes initramfs-bench.cpio for `make bench`:
+# the same archive followed by a second one holding Debian's fio and the
+# shared libraries it loads (the kernel unpacks concatenated archives in
+# turn), so that the test initramfs stays small.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,3 +61,29 @@ echo "nogroup:x:65534:" >> "$ROOT/etc/group"
 (cd "$ROOT" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "==> initramfs $OUT: $(ls "$ROOT/selftests" | wc -w) selftest(s), $(du -h "$OUT" | cut -f1)"
+
+[ "${1:-}" = bench ] || exit 0
+
+# fio is dynamically linked: copy it, every library ldd lists and the
+# dynamic loader at their paths, and give the loader a cache of them.
+FIO=$(command -v fio) || die "fio missing: run 'make deps' (fio)"
+FROOT=$B/initramfs/fio
+FOUT=$B/initramfs-fio.cpio
+if [ ! -s "$FOUT" ] || [ "$FIO" -nt "$FOUT" ] || [ "$0" -nt "$FOUT" ]; then
+	rm -rf "$FROOT"
+	mkdir -p "$FROOT/usr/bin" "$FROOT/etc"
+	cp -L "$FIO" "$FROOT/usr/bin/fio"
+	libs=$(ldd "$FIO" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+	[ -n "$libs" ] || die "ldd $FIO lists no library"
+	for lib in $libs; do
+		mkdir -p "$FROOT$(dirname "$lib")"
+		cp -L "$lib" "$FROOT$lib"
+	done
+	for lib in $libs; do dirname "$lib"; done | sort -u > "$FROOT/etc/ld.so.conf"
+	ldconfig -X -r "$FROOT" || die "ldconfig -r $FROOT failed"
+	(cd "$FROOT" && find . ! -name . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$FOUT.tmp"
+	mv "$FOUT.tmp" "$FOUT"
+fi
+cat "$OUT" "$FOUT" > "$B/initramfs-bench.cpio.tmp"
+mv "$B/initramfs-bench.cpio.tmp" "$B/initramfs-bench.cpio"
+echo "==> initramfs $B/initramfs-bench.cpio: the above + fio and $(find "$FROOT" -name '*.so*' | wc -l) libraries, $(du -h "$B/initramfs-bench.cpio" | cut -f1)"

@@ -4,11 +4,13 @@
 
   vm.py run   --kernel K --initrd I [--log L] ...   the demo, console to stdout
   vm.py test  --kernel K --initrd I --log L ...     the selftests, a summary
+  vm.py stress --kernel K --initrd I --log L ...    the stress program
   vm.py bench --kernel K --initrd I --log L ...     the benchmark program
 
 A host-side watchdog kills QEMU when the whole run takes longer than
 --timeout seconds or the guest prints nothing for --quiet-timeout seconds.
-The run fails on a guest panic, a hang, or a kernel splat in the guest log.
+The run fails on a guest panic, a hang, a kernel splat in the guest log, or
+a leak that the guest's kmemleak scan reports after the programs ran.
 """
 
 import argparse
@@ -24,7 +26,9 @@ import time
 SPLATS = [
     r"BUG:", r"WARNING:", r"Oops", r"general protection fault",
     r"Kernel panic", r"possible circular locking", r"possible recursive locking",
-    r"inconsistent lock state", r"lockdep", r"KASAN", r"UBSAN",
+    r"inconsistent lock state", r"suspicious RCU usage", r"DEBUG_LOCKS_WARN_ON",
+    r"bad unlock balance", r"held lock freed", r"lock held when returning",
+    r"lockdep is turned off", r"KASAN", r"UBSAN",
     r"INFO: task .* blocked for more than", r"hung_task",
     r"kmemleak: .*suspected memory leak", r"unreferenced object",
     r"rcu: INFO: .* detected stalls", r"soft lockup", r"Call Trace:",
@@ -121,6 +125,8 @@ class Judge:
         self.cur_tap = []
         self.cur_out = []
         self.in_dmesg = False
+        self.in_leaks = False
+        self.leaks = []            # kmemleak report lines
         self.panic = False
 
     def line(self, line):
@@ -134,6 +140,9 @@ class Judge:
             if "Kernel panic" in line:
                 self.panic = True
         if self.in_dmesg:
+            return
+        if self.in_leaks:
+            self.leaks.append(line)
             return
         if self.cur is not None:
             self.cur_out.append(line)
@@ -158,6 +167,12 @@ class Judge:
             self.in_dmesg = True
         elif word == "DMESG-END":
             self.in_dmesg = False
+        elif word == "KMEMLEAK-BEGIN":
+            self.in_leaks = True
+        elif word == "KMEMLEAK-END":
+            self.in_leaks = False
+            n = sum(1 for x in self.leaks if x.startswith("unreferenced object"))
+            print(f"kmemleak: {n} unreferenced object(s)", flush=True)
         elif word == "EXIT":
             self.exit = int(rest)
 
@@ -192,7 +207,7 @@ class Judge:
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["run", "test", "bench", "shell"])
+    p.add_argument("mode", choices=["run", "test", "stress", "bench", "shell"])
     p.add_argument("--kernel", required=True)
     p.add_argument("--initrd", required=True)
     p.add_argument("--log", required=True)
@@ -216,7 +231,7 @@ def main():
     if os.path.exists(a.log):
         os.unlink(a.log)
     cmd = qemu_cmd(a)
-    judge = Judge(verbose=a.verbose or a.mode in ("run", "bench"))
+    judge = Judge(verbose=a.verbose or a.mode in ("run", "stress", "bench"))
     t0 = time.monotonic()
     stdin = None if a.mode == "shell" else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, stdin=stdin)
@@ -236,9 +251,13 @@ def main():
     if judge.splats:
         problems.append(f"guest kernel log has {len(judge.splats)} splat line(s):")
         problems += [f"    {s}" for s in judge.splats[:20]]
+    leaks = [x for x in judge.leaks if x.startswith("unreferenced object")]
+    if leaks:
+        problems.append(f"kmemleak reports {len(leaks)} unreferenced object(s):")
+        problems += [f"    {s}" for s in judge.leaks[:40]]
 
     rc = 0
-    if a.mode == "test":
+    if a.mode in ("test", "stress"):
         n = {s: sum(1 for r in judge.results if r[0] == s) for s in ("PASS", "FAIL", "SKIP")}
         if judge.cur is not None:
             problems.append(f"test {judge.cur} did not finish")

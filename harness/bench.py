@@ -1,0 +1,463 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Benchmark our io-wq against stock 6.1: `make bench`.
+
+  bench.py --out DIR --stock BZIMAGE --ours BZIMAGE --initrd CPIO [--boots N]
+           [--only NAME] [--args 'iowq-bench options'] [QEMU options]
+
+Boots the two kernels in turn, stock, ours, stock, ours, ... (N boots each)
+with the same QEMU settings and initramfs, so that drift of a noisy host
+hits both alike.  Each boot runs tools/io_uring/iowq-bench in the guest
+(`-b NAME` with --only), which prints "@@BENCH" result lines on the serial
+console: per boot, the best of several repetitions (noise from a busy host
+only ever slows a run down).  Per kernel and metric the table shows the
+median over the boots
+and the spread, (max - min) / 2 relative to the median; the ratio is taken
+per pair of boots (stock boot i, ours boot i) and oriented so that > 1 means
+ours is better (ours/stock when higher is better, stock/ours when lower is
+better); the table shows the median of the pair ratios and their range.
+Writes DIR/results.csv (one line per metric, with the per-boot values),
+DIR/raw.csv (one line per boot and metric), DIR/bench.png (gnuplot) and
+keeps the previous results.csv as results-prev.csv to compare with.
+
+A boot that fails (guest splat, panic, hang, a workload error) stops the
+run with an error.
+"""
+
+import argparse
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vm  # noqa: E402  (qemu_cmd, follow, Judge)
+
+
+def fmt_num(v):
+    if v is None:
+        return "-"
+    if v == float("inf"):
+        return "inf"
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:.3f}M"
+    if a >= 1e4:
+        return f"{v / 1e3:.1f}k"
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def fmt_time(s):
+    return f"{int(s) // 60}m{int(s) % 60:02d}s"
+
+
+class Boot:
+    """One guest run: its serial log parsed into results and progress."""
+
+    def __init__(self, label, kernel):
+        self.label = label
+        self.kernel = kernel
+        self.values = {}         # (workload, metric) -> value
+        self.reps = {}           # (workload, metric) -> "rep values"
+        self.meta = {}           # (workload, metric) -> (unit, better)
+        self.order = []
+        self.info = []
+        self.errors = []
+        self.done = None
+        self.boot_line = None
+
+
+def run_boot(a, n, total, boot, t_start):
+    log = os.path.join(a.out, "logs", f"boot{n}-{boot.label}.log")
+    if os.path.exists(log):
+        os.unlink(log)
+    ns = SimpleNamespace(
+        mode="bench", kernel=boot.kernel, initrd=a.initrd, log=log,
+        accel=a.accel, smp=a.smp, nodes=a.nodes, mem=a.mem, filter="",
+        args=a.guest_args, timeout=a.timeout, quiet_timeout=a.quiet_timeout,
+        test_timeout=a.timeout, oops_panic=False, verbose=False)
+    judge = vm.Judge(verbose=False)
+    tag = f"boot {n}/{total} {boot.label:5}"
+    cur = {"wl": None}
+
+    def on_line(line):
+        if line.startswith("@@IOWQ BOOT "):
+            boot.boot_line = line[12:].strip()
+            print(f"{tag}: guest up, {boot.boot_line}", flush=True)
+            return
+        judge.line(line)
+        if line.startswith("@@BENCH-BEGIN "):
+            cur["wl"] = line.split()[1]
+            print(f"{tag}: {cur['wl']:16} ... ", end="", flush=True)
+        elif line.startswith("@@BENCH-END "):
+            w = line.split()
+            secs = w[3].partition("=")[2] if len(w) > 3 else "?"
+            if cur["wl"] is None:       # the line was broken by a message
+                print(f"{tag}: {w[1]:16} ... ", end="")
+            vals = [f"{k[1]} {fmt_num(boot.values[k])} {boot.meta[k][0]}"
+                    for k in boot.order if k[0] == w[1]]
+            print(f"{', '.join(vals) or w[2]}  ({secs} s; total {fmt_time(time.monotonic() - t_start)})",
+                  flush=True)
+            if w[2] != "rc=0":
+                boot.errors.append(f"workload {w[1]} failed ({w[2]})")
+            cur["wl"] = None
+        elif line.startswith("@@BENCH-INFO "):
+            boot.info.append(line[13:].strip())
+        elif line.startswith("@@BENCH-DONE"):
+            boot.done = line
+        elif line.startswith("@@BENCH "):
+            w = line[8:].split("#", 1)
+            f = w[0].split()
+            if len(f) != 5:
+                boot.errors.append(f"bad result line: {line}")
+                return
+            key = (f[0], f[1])
+            boot.values[key] = float(f[2])
+            boot.meta[key] = (f[3], f[4])
+            boot.reps[key] = w[1].strip() if len(w) > 1 else ""
+            if key not in boot.order:
+                boot.order.append(key)
+        elif line.startswith("iowq-bench:"):
+            if cur["wl"]:
+                print()
+                cur["wl"] = None
+            print(f"{tag}: guest: {line}", flush=True)
+            boot.errors.append(line)
+
+    print(f"{tag}: booting {boot.kernel}", flush=True)
+    t0 = time.monotonic()
+    proc = subprocess.Popen(vm.qemu_cmd(ns), stdin=subprocess.DEVNULL)
+    why = vm.follow(log, proc, ns, on_line)
+    if cur["wl"]:
+        print()
+    secs = time.monotonic() - t0
+
+    problems = []
+    if why:
+        problems.append(f"WATCHDOG: guest hung ({why}); QEMU killed")
+    if judge.panic:
+        problems.append("guest kernel panicked")
+    elif judge.exit is None and not why:
+        problems.append(f"guest stopped without finishing (QEMU exit {proc.returncode})")
+    if judge.splats:
+        problems.append(f"guest kernel log has {len(judge.splats)} splat line(s):")
+        problems += [f"    {s}" for s in judge.splats[:20]]
+    if judge.exit:
+        problems.append(f"iowq-bench exited with status {judge.exit}")
+    problems += boot.errors
+    if judge.exit == 0 and not boot.done:
+        problems.append("iowq-bench did not finish")
+    if boot.boot_line is not None:
+        upstream = "io-wq=upstream" in boot.boot_line
+        if upstream != (boot.label == "stock"):
+            problems.append(f"the {boot.label} kernel says {boot.boot_line}: wrong kernel?")
+    if problems:
+        print(f"\nbench: boot {n}/{total} ({boot.label}) FAILED after {secs:.0f} s:")
+        for pr in problems:
+            print(f"  {pr}")
+        # The guest's final dmesg dump would crowd out what matters.
+        print(f"---- last lines of the serial log {log} (without the dmesg dump) ----")
+        lines, skip = [], False
+        with open(log, errors="replace") as f:
+            for line in f:
+                if line.startswith("@@IOWQ DMESG-BEGIN"):
+                    skip = True
+                elif line.startswith("@@IOWQ DMESG-END"):
+                    skip = False
+                elif not skip:
+                    lines.append(line.rstrip())
+        for line in lines[-40:]:
+            print("    " + line)
+        sys.exit(1)
+    print(f"{tag}: done in {secs:.0f} s (serial log {log})", flush=True)
+
+
+def ratio_of(ours, stock, better):
+    """> 1 means ours is better; for info metrics, plainly ours/stock."""
+    num, den = (stock, ours) if better == "lower" else (ours, stock)
+    if den == 0:
+        return 1.0 if num == 0 else float("inf")
+    return num / den
+
+
+def summarize(boots):
+    stock = [b for b in boots if b.label == "stock"]
+    ours = [b for b in boots if b.label == "ours"]
+    order = []
+    for b in boots:
+        for k in b.order:
+            if k not in order:
+                order.append(k)
+    rows = []
+    for k in order:
+        unit, better = next(b.meta[k] for b in boots if k in b.meta)
+        sv = [b.values[k] for b in stock if k in b.values]
+        ov = [b.values[k] for b in ours if k in b.values]
+        if len(sv) != len(stock) or len(ov) != len(ours):
+            sys.exit(f"bench: {k[0]} {k[1]} is missing from some boots")
+        pairs = [ratio_of(o, s, better) for s, o in zip(sv, ov)]
+        r = {"workload": k[0], "metric": k[1], "unit": unit, "better": better,
+             "stock": sv, "ours": ov, "pairs": pairs,
+             "ratio": statistics.median(pairs), "rmin": min(pairs), "rmax": max(pairs)}
+        for name, v in (("stock", sv), ("ours", ov)):
+            med = statistics.median(v)
+            r[name + "_med"] = med
+            r[name + "_min"], r[name + "_max"] = min(v), max(v)
+            r[name + "_spread"] = (max(v) - min(v)) / 2 / med * 100 if med else 0.0
+        if k[0] == "nop-inline":
+            r["verdict"] = "reference (no io-wq)"
+        elif better == "info":
+            r["verdict"] = "info"
+        elif r["rmin"] > 1:
+            r["verdict"] = "ours better"
+        elif r["rmax"] < 1:
+            r["verdict"] = "ours worse"
+        else:
+            r["verdict"] = "same within noise"
+        rows.append(r)
+    return rows
+
+
+def print_table(rows, nboots):
+    print()
+    print(f"io-wq benchmark: per boot the best of its repetitions; median over {nboots} "
+          "boot(s) per kernel,")
+    print("spread ± = (max - min) / 2 of the boots, relative to the median;")
+    print("ratio = ours/stock when higher is better, stock/ours when lower is better, "
+          "so > 1 means ours is better;")
+    print("median of the per-pair ratios (stock boot i, ours boot i), range in brackets.")
+    hdr = ["workload", "metric", "unit", "better", "stock", "±", "ours", "±",
+           "ratio", "range", "verdict"]
+    lines = []
+    for r in rows:
+        lines.append([r["workload"], r["metric"], r["unit"], r["better"],
+                      fmt_num(r["stock_med"]), f"{r['stock_spread']:.0f}%",
+                      fmt_num(r["ours_med"]), f"{r['ours_spread']:.0f}%",
+                      fmt_num(r["ratio"]), f"[{fmt_num(r['rmin'])}-{fmt_num(r['rmax'])}]",
+                      r["verdict"]])
+    wid = [max(len(x[i]) for x in lines + [hdr]) for i in range(len(hdr))]
+    right = {4, 5, 6, 7, 8}
+
+    def show(cols):
+        print("  ".join(c.rjust(wid[i]) if i in right else c.ljust(wid[i])
+                        for i, c in enumerate(cols)).rstrip())
+    show(hdr)
+    show(["-" * w for w in wid])
+    for x in lines:
+        show(x)
+
+
+CSV_COLS = ["workload", "metric", "unit", "better",
+            "stock_median", "stock_min", "stock_max", "stock_spread_pct",
+            "ours_median", "ours_min", "ours_max", "ours_spread_pct",
+            "ratio", "ratio_min", "ratio_max", "verdict", "stock_boots", "ours_boots"]
+
+
+def write_csv(a, rows, boots):
+    path = os.path.join(a.out, "results.csv")
+    prev = os.path.join(a.out, "results-prev.csv")
+    if os.path.exists(path):
+        shutil.copyfile(path, prev)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLS)
+        for r in rows:
+            w.writerow([r["workload"], r["metric"], r["unit"], r["better"],
+                        f"{r['stock_med']:.6g}", f"{r['stock_min']:.6g}",
+                        f"{r['stock_max']:.6g}", f"{r['stock_spread']:.1f}",
+                        f"{r['ours_med']:.6g}", f"{r['ours_min']:.6g}",
+                        f"{r['ours_max']:.6g}", f"{r['ours_spread']:.1f}",
+                        f"{r['ratio']:.4g}", f"{r['rmin']:.4g}", f"{r['rmax']:.4g}",
+                        r["verdict"], " ".join(f"{v:.6g}" for v in r["stock"]),
+                        " ".join(f"{v:.6g}" for v in r["ours"])])
+    with open(os.path.join(a.out, "raw.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["boot", "kernel", "workload", "metric", "value", "unit", "better",
+                    "repetitions"])
+        for n, b in enumerate(boots, 1):
+            for k in b.order:
+                w.writerow([n, b.label, k[0], k[1], f"{b.values[k]:.6g}", b.meta[k][0],
+                            b.meta[k][1], b.reps[k]])
+    return path, prev if os.path.exists(prev) else None
+
+
+def compare_prev(rows, prev):
+    """Say whether the previous run's ratios fall in this run's ranges (or
+    the other way round); the CSV rounds, hence a tolerance of 0.5%."""
+    with open(prev, newline="") as f:
+        old = {(r["workload"], r["metric"]): r for r in csv.DictReader(f)}
+
+    def within(x, lo, hi):
+        return lo / 1.005 <= x <= hi * 1.005
+
+    n = ok = overlap = 0
+    out = []
+    for r in rows:
+        o = old.get((r["workload"], r["metric"]))
+        if not o or r["better"] == "info":
+            continue
+        n += 1
+        pr, plo, phi = float(o["ratio"]), float(o["ratio_min"]), float(o["ratio_max"])
+        if within(pr, r["rmin"], r["rmax"]) or within(r["ratio"], plo, phi):
+            ok += 1
+            continue
+        if within(plo, r["rmin"], r["rmax"]) or within(r["rmin"], plo, phi):
+            overlap += 1
+            how = "ranges overlap"
+        else:
+            how = "DISAGREE"
+        out.append(f"  {r['workload']} {r['metric']}: ratio {fmt_num(r['ratio'])} "
+                   f"[{fmt_num(r['rmin'])}-{fmt_num(r['rmax'])}], previous run "
+                   f"{fmt_num(pr)} [{fmt_num(plo)}-{fmt_num(phi)}]: {how}")
+    if n:
+        print(f"\nagainst the previous run ({prev}): {ok} of {n} ratios agree (either "
+              f"run's ratio lies within the other's range), {overlap} more have "
+              f"overlapping ranges, {n - ok - overlap} disagree")
+        for x in out:
+            print(x)
+
+
+def plot(a, rows, title):
+    if not shutil.which("gnuplot"):
+        sys.exit("bench: gnuplot missing: run 'make deps' (gnuplot-nox)")
+    dat = os.path.join(a.out, "ratios.dat")
+    png = os.path.join(a.out, "bench.png")
+    pts = [r for r in rows if r["better"] != "info"
+           and all(x != float("inf") and x > 0 for x in (r["ratio"], r["rmin"], r["rmax"]))]
+    if not pts:
+        return None
+    with open(dat, "w") as f:
+        f.write("# label ratio min max colour (ours better when > 1)\n")
+        for r in pts:
+            colour = (0x999999 if r["workload"] == "nop-inline"
+                      else 0x55aa55 if r["ratio"] >= 1 else 0xcc5555)
+            f.write(f"\"{r['workload']} {r['metric']}\" {r['ratio']:.5g} "
+                    f"{r['rmin']:.5g} {r['rmax']:.5g} {colour}\n")
+    lo = min(min(r["rmin"] for r in pts), 0.8) / 1.15
+    hi = max(max(r["rmax"] for r in pts), 1.25) * 1.15
+    tics = ", ".join(f'"{t:g}" {t:g}' for t in
+                     (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2, 3, 4, 5, 10)
+                     if lo <= t <= hi)
+    # A bar from 1 to the median ratio (green: ours better, red: worse, grey:
+    # the reference without io-wq), the range of the boot pairs as an error bar.
+    script = f"""
+set terminal png size 1280,800
+set output '{png}'
+set title "{title}"
+set ylabel "ratio, > 1 = ours better (bar: median; error bar: range over boot pairs)"
+set logscale y 2
+set yrange [{lo:.4g}:{hi:.4g}]
+set ytics ({tics})
+set xrange [-0.7:{len(pts) - 0.3}]
+set xtics rotate by -35 nomirror
+set grid ytics
+set style fill solid 0.6 border -1
+set bmargin 11
+set rmargin 6
+set key off
+plot '{dat}' using 0:2:($0-0.3):($0+0.3):($2<1?$2:1):($2<1?1:$2):5:xtic(1) \\
+        with boxxyerror lc rgb variable, \\
+     '' using 0:2:3:4 with yerrorbars lc rgb "black" pt 7 ps 0.6, \\
+     1 with lines lc rgb "black" dt 2
+"""
+    p = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    if p.returncode or not os.path.exists(png):
+        sys.exit(f"bench: gnuplot failed:\n{p.stderr}")
+    return png
+
+
+def check_only(a):
+    """Refuse a --only that selects nothing, before booting anything: ask
+    the (static) benchmark binary built for the initramfs for its list."""
+    if not a.only or a.only == "all":
+        return
+    binary = os.path.join(os.path.dirname(os.path.abspath(a.initrd)), "tools", "iowq-bench")
+    try:
+        names = subprocess.run([binary, "-l"], capture_output=True, text=True,
+                               check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return
+    for want in a.only.split(","):
+        if not any(n == want or n.startswith(want + "-") for n in names):
+            sys.exit(f"bench: no workload '{want}'; workloads: {' '.join(names)}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", required=True)
+    p.add_argument("--stock", required=True)
+    p.add_argument("--ours", required=True)
+    p.add_argument("--initrd", required=True)
+    p.add_argument("--boots", type=int, default=3)
+    p.add_argument("--only", default="")
+    p.add_argument("--args", default="", help="more options for iowq-bench")
+    p.add_argument("--accel", default="tcg")
+    p.add_argument("--smp", type=int, default=2)
+    p.add_argument("--nodes", type=int, default=2)
+    p.add_argument("--mem", default="2048")
+    p.add_argument("--timeout", type=int, default=900, help="seconds per boot")
+    p.add_argument("--quiet-timeout", type=int, default=180)
+    a = p.parse_args()
+
+    if a.boots < 1:
+        sys.exit("bench: --boots must be at least 1")
+    for f in (a.stock, a.ours, a.initrd):
+        if not os.path.exists(f):
+            sys.exit(f"bench: {f} does not exist")
+    if shutil.which("qemu-system-x86_64") is None:
+        sys.exit("bench: qemu-system-x86_64 missing: run 'make deps'")
+    logs = os.path.join(a.out, "logs")
+    os.makedirs(logs, exist_ok=True)
+    for f in os.listdir(logs):          # the serial logs of an earlier run
+        if f.startswith("boot") and f.endswith(".log"):
+            os.unlink(os.path.join(logs, f))
+    check_only(a)
+    a.guest_args = " ".join(x for x in ((f"-b {a.only}" if a.only else ""), a.args) if x)
+
+    total = 2 * a.boots
+    print(f"==> bench: {a.boots} boot(s) per kernel, alternating stock/ours; "
+          f"QEMU {a.accel}, {a.smp} CPUs, {a.nodes} nodes, {a.mem} MiB; "
+          f"workloads: {a.only or 'all'}{'; iowq-bench ' + a.args if a.args else ''}",
+          flush=True)
+    t_start = time.monotonic()
+    boots = []
+    for i in range(a.boots):
+        for label, kernel in (("stock", a.stock), ("ours", a.ours)):
+            b = Boot(label, kernel)
+            run_boot(a, len(boots) + 1, total, b, t_start)
+            boots.append(b)
+    wall = time.monotonic() - t_start
+
+    rows = summarize(boots)
+    if not rows:
+        sys.exit("bench: no result at all")
+    info = []
+    for b in boots:
+        for x in b.info:
+            if x not in info:
+                info.append(x)
+    print_table(rows, a.boots)
+    for x in info:
+        print(f"  guest: {x}")
+    path, prev = write_csv(a, rows, boots)
+    if prev:
+        compare_prev(rows, prev)
+    title = (f"io-wq ours vs stock 6.1.y, {a.boots}+{a.boots} boots, "
+             f"QEMU {a.accel} {a.smp} CPUs {a.nodes} nodes")
+    png = plot(a, rows, title)
+    print(f"\nwall time {fmt_time(wall)}; serial logs in {os.path.join(a.out, 'logs')}")
+    print(f"table: {path} (per-boot values: {os.path.join(a.out, 'raw.csv')})")
+    print(f"plot:  {png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
