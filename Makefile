@@ -44,7 +44,8 @@ VM = python3 harness/vm.py --kernel $(BZIMAGE) --initrd $(INITRD) \
 	--accel $(ACCEL) --smp $(SMP) --nodes $(NODES) --mem $(MEM) \
 	--timeout $(TIMEOUT) --test-timeout $(TEST_TIMEOUT) \
 	$(if $(FILTER),--filter '$(FILTER)') $(if $(ARGS),--args '$(ARGS)') \
-	$(if $(V),--verbose)
+	$(if $(V),--verbose) \
+	$(if $(filter stock,$(VARIANT)),--known harness/known-failures-stock)
 
 # Debian packages the project needs (command or file that proves each).
 PKGS := linux-source-6.1 qemu-system-x86 liburing-dev busybox-static bc \

@@ -140,16 +140,7 @@ def run_boot(a, n, total, boot, t_start):
         print()
     secs = time.monotonic() - t0
 
-    problems = []
-    if why:
-        problems.append(f"WATCHDOG: guest hung ({why}); QEMU killed")
-    if judge.panic:
-        problems.append("guest kernel panicked")
-    elif judge.exit is None and not why:
-        problems.append(f"guest stopped without finishing (QEMU exit {proc.returncode})")
-    if judge.splats:
-        problems.append(f"guest kernel log has {len(judge.splats)} splat line(s):")
-        problems += [f"    {s}" for s in judge.splats[:20]]
+    problems = vm.guest_problems(judge, why, proc.returncode)
     if judge.exit:
         problems.append(f"iowq-bench exited with status {judge.exit}")
     problems += boot.errors

@@ -115,8 +115,9 @@ def follow(path, proc, a, on_line):
 class Judge:
     """Collects what the guest said: test results, splats, exit status."""
 
-    def __init__(self, verbose):
+    def __init__(self, verbose, known=None):
         self.verbose = verbose
+        self.known = known or {}   # case -> why it fails upstream
         self.results = []          # (status, name, detail)
         self.splats = []
         self.exit = None
@@ -177,6 +178,8 @@ class Judge:
             self.exit = int(rest)
 
     def report(self, status, name, detail=""):
+        if status == "FAIL" and name in self.known:
+            status, detail = "XFAIL", "known upstream bug: " + self.known[name]
         self.results.append((status, name, detail))
         print(f"{status:4} {name}{'  (' + detail + ')' if detail else ''}", flush=True)
 
@@ -205,6 +208,25 @@ class Judge:
                 print(f"    | {out}")
 
 
+def guest_problems(judge, why, qemu_rc):
+    """What makes any guest run fail, whatever it ran: lines to print."""
+    problems = []
+    if why:
+        problems.append(f"WATCHDOG: guest hung ({why}); QEMU killed")
+    if judge.panic:
+        problems.append("guest kernel panicked")
+    elif judge.exit is None and not why:
+        problems.append(f"guest stopped without finishing (QEMU exit {qemu_rc})")
+    if judge.splats:
+        problems.append(f"guest kernel log has {len(judge.splats)} splat line(s):")
+        problems += [f"    {s}" for s in judge.splats[:20]]
+    leaks = [x for x in judge.leaks if x.startswith("unreferenced object")]
+    if leaks:
+        problems.append(f"kmemleak reports {len(leaks)} unreferenced object(s):")
+        problems += [f"    {s}" for s in judge.leaks[:40]]
+    return problems
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["run", "test", "stress", "bench", "shell"])
@@ -222,6 +244,7 @@ def main():
     p.add_argument("--test-timeout", type=int, default=300)
     p.add_argument("--oops-panic", action="store_true")
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--known", help="file of cases known to fail on this kernel")
     a = p.parse_args()
 
     for f in (a.kernel, a.initrd):
@@ -231,7 +254,14 @@ def main():
     if os.path.exists(a.log):
         os.unlink(a.log)
     cmd = qemu_cmd(a)
-    judge = Judge(verbose=a.verbose or a.mode in ("run", "stress", "bench"))
+    known = {}
+    if a.known:
+        with open(a.known) as f:
+            for line in f:
+                if line.strip() and not line.startswith("#"):
+                    case, _, why = line.strip().partition("\t")
+                    known[case] = why.strip()
+    judge = Judge(a.verbose or a.mode in ("run", "stress", "bench"), known)
     t0 = time.monotonic()
     stdin = None if a.mode == "shell" else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, stdin=stdin)
@@ -241,24 +271,12 @@ def main():
     why = follow(a.log, proc, a, judge.line)
     secs = time.monotonic() - t0
 
-    problems = []
-    if why:
-        problems.append(f"WATCHDOG: guest hung ({why}); QEMU killed")
-    if judge.panic:
-        problems.append("guest kernel panicked")
-    elif judge.exit is None and not why:
-        problems.append(f"guest stopped without finishing (QEMU exit {proc.returncode})")
-    if judge.splats:
-        problems.append(f"guest kernel log has {len(judge.splats)} splat line(s):")
-        problems += [f"    {s}" for s in judge.splats[:20]]
-    leaks = [x for x in judge.leaks if x.startswith("unreferenced object")]
-    if leaks:
-        problems.append(f"kmemleak reports {len(leaks)} unreferenced object(s):")
-        problems += [f"    {s}" for s in judge.leaks[:40]]
+    problems = guest_problems(judge, why, proc.returncode)
 
     rc = 0
     if a.mode in ("test", "stress"):
-        n = {s: sum(1 for r in judge.results if r[0] == s) for s in ("PASS", "FAIL", "SKIP")}
+        n = {s: sum(1 for r in judge.results if r[0] == s)
+             for s in ("PASS", "FAIL", "SKIP", "XFAIL")}
         if judge.cur is not None:
             problems.append(f"test {judge.cur} did not finish")
         if not judge.results and not problems:
@@ -272,7 +290,8 @@ def main():
                 for line in f.readlines()[-40:]:
                     print("    " + line.rstrip())
         failed = n["FAIL"] + (1 if problems and not n["FAIL"] else 0)
-        print(f"{n['PASS']} passed, {failed} failed, {n['SKIP']} skipped")
+        xfail = f", {n['XFAIL']} known upstream failure(s)" if n["XFAIL"] else ""
+        print(f"{n['PASS']} passed, {failed} failed, {n['SKIP']} skipped{xfail}")
         rc = 1 if failed else 0
     else:
         for pr in problems:
