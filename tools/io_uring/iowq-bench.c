@@ -40,7 +40,10 @@
  *                     still alive 1 s and 10 s after it
  *
  * Every workload that punts also reports "workers", the iou-wrk threads
- * alive at the end of its runs (info: neither more nor fewer is better).
+ * alive at the end of its runs, and those that keep a queue depth report
+ * "cqe/wait", the completions the submitter found per io_uring_enter()
+ * (1: it was woken, and ran, for every single CQE).  Both are info: they
+ * explain a result, neither more nor fewer is better.
  *
  * Results are lines "@@BENCH <workload> <metric> <value> <unit> <better>"
  * where better is "higher", "lower" or "info", followed by "# " and the
@@ -263,6 +266,7 @@ struct job {
 	char *buf;
 	uint64_t rnd;
 	unsigned long seq;
+	unsigned long waits;	/* io_uring_enter() calls of the last run */
 };
 
 static uint64_t xorshift(uint64_t *s)
@@ -339,7 +343,7 @@ static double job_run(struct job *j, double secs, unsigned long *opsp)
 	unsigned int inflight = 0, head, n;
 	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
-	unsigned long ops = 0;
+	unsigned long ops = 0, waits = 0;
 	bool stop = false;
 	int ret;
 
@@ -354,6 +358,8 @@ static double job_run(struct job *j, double secs, unsigned long *opsp)
 		if (!inflight)
 			break;
 		ret = io_uring_submit_and_wait_timeout(&j->ring, &cqe, 1, &ts, NULL);
+		if (!stop)
+			waits++;
 		if (ret == -ETIME)
 			die("no completion in %d s (%u in flight)", WAIT_SECS, inflight);
 		if (ret < 0 && ret != -EINTR)
@@ -373,14 +379,22 @@ static double job_run(struct job *j, double secs, unsigned long *opsp)
 		}
 	}
 	*opsp = ops;
+	j->waits = waits;
 	return t1 - t0;
 }
 
+/* What job_measure() sees besides the speed, per repetition. */
+struct job_info {
+	double workers[MAX_REPS];	/* iou-wrk threads alive after it */
+	double batch[MAX_REPS];		/* CQEs reaped per io_uring_enter() */
+};
+
 /*
- * Warm up, then opt.reps repetitions; each value is ops/s times scale, and
- * the iou-wrk threads alive after it (none has idled long enough to exit).
+ * Warm up, then opt.reps repetitions; each value is ops/s times scale.
+ * Workers are counted after each repetition (none has idled long enough to
+ * exit).
  */
-static int job_measure(struct job *j, double *v, double *workers, double scale)
+static int job_measure(struct job *j, double *v, struct job_info *info, double scale)
 {
 	unsigned long ops;
 	double t;
@@ -390,9 +404,21 @@ static int job_measure(struct job *j, double *v, double *workers, double scale)
 	for (i = 0; i < opt.reps; i++) {
 		t = job_run(j, opt.secs, &ops);
 		v[i] = ops / t * scale;
-		workers[i] = count_workers();
+		info->workers[i] = count_workers();
+		info->batch[i] = j->waits ? (double)ops / j->waits : 0;
 	}
 	return opt.reps;
+}
+
+/*
+ * The info lines of a job: its workers, and how many completions the
+ * submitter found per wait (1: woken for every CQE; more: the completions
+ * came in batches).
+ */
+static void job_report(const char *wl, const struct job_info *info, int n)
+{
+	result(wl, "workers", info->workers, n, "threads", "info");
+	result(wl, "cqe/wait", info->batch, n, "cqes", "info");
 }
 
 /* ---- workloads ---------------------------------------------------------- */
@@ -406,14 +432,15 @@ struct workload {
 
 static void wl_nop(const struct workload *w)
 {
-	double v[MAX_REPS], wk[MAX_REPS];
+	struct job_info info;
+	double v[MAX_REPS];
 	struct job j;
 	int n, i;
 
 	job_init(&j, 256, w->arg ? w->arg : QD);
 	j.kind = K_NOP;
 	j.async = w->arg != 0;
-	n = job_measure(&j, v, wk, 1.0);
+	n = job_measure(&j, v, &info, 1.0);
 	if (w->arg == 1) {
 		for (i = 0; i < n; i++)
 			v[i] = 1e6 / v[i];
@@ -422,12 +449,13 @@ static void wl_nop(const struct workload *w)
 		result(w->name, "throughput", v, n, "ops/s", "higher");
 	}
 	if (j.async)
-		result(w->name, "workers", wk, n, "threads", "info");
+		job_report(w->name, &info, n);
 }
 
 static void wl_read(const struct workload *w)
 {
-	double v[MAX_REPS], wk[MAX_REPS];
+	struct job_info info;
+	double v[MAX_REPS];
 	struct job j;
 	int n;
 
@@ -435,14 +463,15 @@ static void wl_read(const struct workload *w)
 	j.kind = K_READ;
 	j.async = true;
 	j.rfd = make_file("read", READ_SIZE);
-	n = job_measure(&j, v, wk, 1.0);
+	n = job_measure(&j, v, &info, 1.0);
 	result(w->name, "throughput", v, n, "ops/s", "higher");
-	result(w->name, "workers", wk, n, "threads", "info");
+	job_report(w->name, &info, n);
 }
 
 static void wl_write(const struct workload *w)
 {
-	double v[MAX_REPS], wk[MAX_REPS];
+	struct job_info info;
+	double v[MAX_REPS];
 	char name[16];
 	struct job j;
 	int n, i;
@@ -455,9 +484,9 @@ static void wl_write(const struct workload *w)
 		snprintf(name, sizeof(name), "write%d", i);
 		j.wfd[i] = make_file(name, WRITE_SIZE);
 	}
-	n = job_measure(&j, v, wk, BS / 1e6);
+	n = job_measure(&j, v, &info, BS / 1e6);
 	result(w->name, "bandwidth", v, n, "MB/s", "higher");
-	result(w->name, "workers", wk, n, "threads", "info");
+	job_report(w->name, &info, n);
 }
 
 /*
@@ -576,7 +605,7 @@ struct mr_thread {
 	int idx;
 	pthread_barrier_t *bar;
 	double v[MAX_REPS];
-	double workers[MAX_REPS];
+	struct job_info info;
 };
 
 static void *mr_main(void *arg)
@@ -595,7 +624,8 @@ static void *mr_main(void *arg)
 		pthread_barrier_wait(t->bar);
 		secs = job_run(&j, opt.secs, &ops);
 		t->v[i] = ops / secs;
-		t->workers[i] = count_workers();
+		t->info.workers[i] = count_workers();
+		t->info.batch[i] = j.waits ? (double)ops / j.waits : 0;
 	}
 	return NULL;
 }
@@ -604,7 +634,8 @@ static void wl_multi(const struct workload *w)
 {
 	struct mr_thread t[2];
 	pthread_barrier_t bar;
-	double v[MAX_REPS], wk[MAX_REPS];
+	struct job_info info;
+	double v[MAX_REPS];
 	int i, r;
 
 	pthread_barrier_init(&bar, NULL, 2);
@@ -618,10 +649,12 @@ static void wl_multi(const struct workload *w)
 		pthread_join(t[i].thread, NULL);
 	for (r = 0; r < opt.reps; r++) {
 		v[r] = t[0].v[r] + t[1].v[r];
-		wk[r] = t[0].workers[r] > t[1].workers[r] ? t[0].workers[r] : t[1].workers[r];
+		info.workers[r] = t[0].info.workers[r] > t[1].info.workers[r] ?
+				  t[0].info.workers[r] : t[1].info.workers[r];
+		info.batch[r] = (t[0].info.batch[r] + t[1].info.batch[r]) / 2;
 	}
 	result(w->name, "throughput", v, opt.reps, "ops/s", "higher");
-	result(w->name, "workers", wk, opt.reps, "threads", "info");
+	job_report(w->name, &info, opt.reps);
 }
 
 /*
