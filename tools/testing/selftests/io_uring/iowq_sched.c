@@ -4,7 +4,9 @@
  * behind it is taken by another worker (one started for the purpose);
  * blocked work gets a worker each up to the limit and no more; after a
  * burst, the surplus workers exit once idle for the idle timeout (5 s on
- * 6.1) while one stays, and a new burst starts workers again.
+ * 6.1) while one stays, and a new burst starts workers again.  A
+ * submitter sharing its CPU with its worker is not woken for every single
+ * completion.
  *
  * The splices here are submitted without IOSQE_ASYNC unless stated: they
  * reach io-wq after a non-blocking attempt, so new workers come from a
@@ -173,6 +175,61 @@ TEST_F_TIMEOUT(sched, idle_workers_exit, 90)
 
 	memset(&self->cq, 0, sizeof(self->cq));
 	burst(_metadata, self, n);
+}
+
+/*
+ * The worker shares the submitter's CPU (IOWQ_AFF) and runs 4 KiB reads
+ * of a tmpfs file, 32 in flight.  The submitter waits for one completion
+ * at a time, but must not be woken to preempt the worker at every
+ * completion it posts (two context switches a request): it must find the
+ * completions of what it queued.  Every read gets exactly one CQE.
+ */
+TEST_F_TIMEOUT(sched, shared_cpu_completions_batch, 60)
+{
+	struct __kernel_timespec ts = { .tv_sec = 20 };
+	int fd, i, total = 4096, depth = 32;
+	int submitted = 0, inflight = 0, done = 0, waits = 0;
+	struct io_uring_cqe *cqe;
+	static char buf[4096];
+	unsigned int head, n;
+	cpu_set_t set;
+
+	fd = open("batch.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 64; i++)
+		ASSERT_EQ(sizeof(buf), pwrite(fd, buf, sizeof(buf), i * sizeof(buf)));
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	ASSERT_EQ(0, io_uring_register_iowq_aff(&self->ring, sizeof(set), &set));
+
+	while (done < total) {
+		for (; inflight < depth && submitted < total; inflight++, submitted++) {
+			struct io_uring_sqe *sqe = iowq_get_sqe(&self->ring);
+
+			io_uring_prep_read(sqe, fd, buf, sizeof(buf),
+					   (submitted % 64) * sizeof(buf));
+			sqe->flags |= IOSQE_ASYNC;
+			sqe->user_data = submitted;
+		}
+		ASSERT_LE(0, io_uring_submit_and_wait_timeout(&self->ring, &cqe, 1,
+							      &ts, NULL));
+		waits++;
+		n = 0;
+		io_uring_for_each_cqe(&self->ring, head, cqe) {
+			ASSERT_EQ(sizeof(buf), cqe->res);
+			n++;
+		}
+		io_uring_cq_advance(&self->ring, n);
+		inflight -= n;
+		done += n;
+	}
+	TH_LOG("%d reads, %d waits: %.1f completions per wait",
+	       done, waits, (double)done / waits);
+	ASSERT_EQ(total, submitted);
+	ASSERT_GE(done, 4 * waits);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	close(fd);
+	unlink("batch.dat");
 }
 
 TEST_HARNESS_MAIN
