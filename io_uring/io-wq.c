@@ -33,11 +33,14 @@
  * or reserves a slot and asks the owner task to create a worker.  A worker
  * takes the first item that can run: unhashed work, or the whole chain of
  * queued work of a hash key that no worker runs now.  While it runs an item
- * the item is the worker's cur_work, and the rest of its chain hangs behind
- * it, so cancellation always finds work on a queue or on a worker.  Each
- * item goes through do_work() and put_work(); work linked to it runs next on
- * the same worker (or is queued again if it is hashed), and only then is the
- * item freed with free_work().
+ * the item is the worker's cur_work and the rest of its chain is the
+ * worker's next_work, so cancellation always finds work on a queue or on a
+ * worker.  Each item goes through do_work() and put_work(); work linked to
+ * it runs next on the same worker (or is queued again if it is hashed), and
+ * only then is the item freed with free_work().  Once do_work() has started
+ * an item, io-wq never reads its list node again: after put_work() the item
+ * may be queued anew (a poll-armed request that is punted once more) or
+ * freed by its other owner.
  *
  * Hashed work.  io_wq_hash_work() gives work a key (6 bits of the inode's
  * address).  Queued work of one key forms a contiguous chain ending at
@@ -163,8 +166,9 @@ struct io_worker {
 	struct hlist_nulls_node free_node;	/* L, R */
 	struct list_head all_node;		/* M, R */
 	raw_spinlock_t lock;
-	/* work being run, with the rest of its hashed chain behind it */
+	/* work being run, and the rest of its hashed chain (linked by ->list) */
 	struct io_wq_work *cur_work;		/* K */
+	struct io_wq_work *next_work;		/* K */
 	struct rcu_head rcu;
 };
 
@@ -505,10 +509,12 @@ found:
 	return io_node_work(node);
 }
 
+/* @work, just taken off the queue, and the chain behind it go to @worker. */
 static void io_worker_set_cur(struct io_worker *worker, struct io_wq_work *work)
 {
 	raw_spin_lock(&worker->lock);
 	worker->cur_work = work;
+	worker->next_work = wq_next_work(work);
 	raw_spin_unlock(&worker->lock);
 }
 
@@ -621,9 +627,11 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
  * next here, unless the chain goes on or it is hashed: then it is queued.
  * Either way it is visible to cancellation before the item is freed.
  *
- * The chain behind cur_work changes under worker->lock only: cancellation
- * takes matching items out of it.  So the next item is read, and made
- * current, under that lock.  A cancel signal sent for an item is cleared
+ * The chain is the worker's next_work, which changes under worker->lock
+ * only: cancellation takes matching items out of it.  Once do_work() has
+ * returned, the item is no longer cur_work (cancelling it is the business
+ * of its other owners, e.g. poll) and is never read again but for
+ * put_work() and free_work().  A cancel signal sent for an item is cleared
  * once the next one is current, before the next one starts.
  */
 static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *work)
@@ -632,26 +640,29 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 	int key = io_wq_is_hashed(work) ? io_work_hash_key(work) : -1;
 
 	do {
-		struct io_wq_work *linked, *next, *here = NULL;
+		struct io_wq_work *linked, *next;
 		bool last;
 
 		if (test_bit(IO_WQ_BIT_EXIT, &wq->state))
 			work->flags |= IO_WQ_WORK_CANCEL;
 		wq->do_work(work);
-		last = wq->put_work(work, &linked);
-		/* the chain only shrinks: once empty, it stays empty */
-		if (linked && !io_wq_is_hashed(linked)) {
-			raw_spin_lock(&worker->lock);
-			if (!wq_next_work(work))
-				swap(here, linked);
-			raw_spin_unlock(&worker->lock);
-		}
-		if (linked)
-			io_wq_enqueue(wq, linked);
+
 		raw_spin_lock(&worker->lock);
-		next = here ?: wq_next_work(work);
+		next = worker->next_work;
+		if (next)
+			worker->next_work = wq_next_work(next);
 		worker->cur_work = next;
 		raw_spin_unlock(&worker->lock);
+
+		last = wq->put_work(work, &linked);
+		if (linked && !next && !io_wq_is_hashed(linked)) {
+			next = linked;
+			raw_spin_lock(&worker->lock);
+			worker->cur_work = next;
+			raw_spin_unlock(&worker->lock);
+		} else if (linked) {
+			io_wq_enqueue(wq, linked);
+		}
 		/* a cancel signal meant for @work must not hit the next one */
 		io_run_task_work();
 		if (last)
@@ -1093,8 +1104,8 @@ static void io_acct_cancel_queued(struct io_wqe_acct *acct,
 
 /*
  * Matching work on the workers of @acct: the running item is marked and its
- * worker signalled; matching items of the chain behind it are taken out of
- * the chain, into @out, to be completed as cancelled like queued work.
+ * worker signalled; matching items of the rest of its chain (next_work) are
+ * taken out of it, into @out, to be completed as cancelled like queued work.
  */
 static void io_acct_cancel_running(struct io_wqe_acct *acct,
 				   struct io_cancel_match *m,
@@ -1106,21 +1117,24 @@ static void io_acct_cancel_running(struct io_wqe_acct *acct,
 
 	rcu_read_lock();
 	list_for_each_entry_rcu(worker, &acct->all_list, all_node) {
-		struct io_wq_work *prev, *work;
+		struct io_wq_work *cur, *prev = NULL, *work;
 
 		raw_spin_lock(&worker->lock);
-		prev = worker->cur_work;
-		if (prev && m->fn(prev, m->data)) {
-			prev->flags |= IO_WQ_WORK_CANCEL;
+		cur = worker->cur_work;
+		if (cur && m->fn(cur, m->data)) {
+			cur->flags |= IO_WQ_WORK_CANCEL;
 			set_notify_signal(worker->task);
 			m->nr_running++;
 		}
-		work = prev ? wq_next_work(prev) : NULL;
+		work = worker->next_work;
 		while (work && !io_match_done(m)) {
 			struct io_wq_work *next = wq_next_work(work);
 
 			if (m->fn(work, m->data)) {
-				prev->list.next = work->list.next;
+				if (prev)
+					prev->list.next = work->list.next;
+				else
+					worker->next_work = next;
 				wq_list_add_tail(&work->list, out);
 				m->nr_pending++;
 			} else {
