@@ -668,6 +668,8 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		if (last)
 			wq->free_work(work);
 		work = next;
+		/* a long chain or queue lets the CPU go when the tick says so */
+		cond_resched();
 	} while (work);
 
 	if (key >= 0)
