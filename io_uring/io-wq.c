@@ -668,8 +668,9 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		if (last)
 			wq->free_work(work);
 		work = next;
-		/* a long chain or queue lets the CPU go when the tick says so */
-		cond_resched();
+		/* a long chain lets the CPU go when the tick says so */
+		if (work)
+			cond_resched();
 	} while (work);
 
 	if (key >= 0)
@@ -689,6 +690,8 @@ static void io_worker_run_queue(struct io_worker *worker)
 		raw_spin_unlock(&acct->lock);
 		if (work) {
 			io_worker_run_chain(worker, work);
+			/* so does a long queue, not holding a hash key */
+			cond_resched();
 			continue;
 		}
 		if (!test_bit(IO_ACCT_STALLED, &acct->flags) ||
