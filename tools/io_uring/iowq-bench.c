@@ -266,7 +266,7 @@ struct job {
 	char *buf;
 	uint64_t rnd;
 	unsigned long seq;
-	unsigned long waits;	/* io_uring_enter() calls of the last run */
+	double batch;		/* CQEs per io_uring_enter() in the last run */
 };
 
 static uint64_t xorshift(uint64_t *s)
@@ -379,7 +379,7 @@ static double job_run(struct job *j, double secs, unsigned long *opsp)
 		}
 	}
 	*opsp = ops;
-	j->waits = waits;
+	j->batch = waits ? (double)ops / waits : 0;
 	return t1 - t0;
 }
 
@@ -405,7 +405,7 @@ static int job_measure(struct job *j, double *v, struct job_info *info, double s
 		t = job_run(j, opt.secs, &ops);
 		v[i] = ops / t * scale;
 		info->workers[i] = count_workers();
-		info->batch[i] = j->waits ? (double)ops / j->waits : 0;
+		info->batch[i] = j->batch;
 	}
 	return opt.reps;
 }
@@ -625,7 +625,7 @@ static void *mr_main(void *arg)
 		secs = job_run(&j, opt.secs, &ops);
 		t->v[i] = ops / secs;
 		t->info.workers[i] = count_workers();
-		t->info.batch[i] = j.waits ? (double)ops / j.waits : 0;
+		t->info.batch[i] = j.batch;
 	}
 	return NULL;
 }
