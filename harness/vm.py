@@ -64,6 +64,8 @@ def qemu_cmd(a):
     append = ["console=ttyS0", "panic=-1", "oops=panic" if a.oops_panic else "",
               "loglevel=5" if a.mode != "run" else "quiet",
               f"iowq.mode={a.mode}", f"iowq.timeout={a.test_timeout}"]
+    if getattr(a, "lu_timeout", None):     # bench.py has none
+        append.append(f"iowq.lutimeout={a.lu_timeout}")
     if a.filter:
         append.append(f"iowq.filter={a.filter}")
     if a.args:
@@ -92,7 +94,8 @@ def follow(path, proc, a, on_line):
         if data:
             pos += len(data)
             last = time.monotonic()
-            buf += data.decode("utf-8", "replace").replace("\r", "")
+            # NULs: liburing's tty-write-dpoll writes zeros to ttyS0
+            buf += data.decode("utf-8", "replace").replace("\r", "").replace("\0", "")
             *lines, buf = buf.split("\n")
             for line in lines:
                 on_line(line)
@@ -117,12 +120,15 @@ class Judge:
 
     def __init__(self, verbose, known=None):
         self.verbose = verbose
-        self.known = known or {}   # case -> why it fails upstream
+        self.known = known or {}   # case -> (label, why it fails)
         self.results = []          # (status, name, detail)
         self.splats = []
         self.exit = None
         self.boot = None
         self.cur = None            # current test binary
+        self.cur_rc_only = False   # judged by its exit status alone
+        self.cur_t0 = 0.0
+        self.durations = {}        # binary -> seconds (host clock)
         self.cur_tap = []
         self.cur_out = []
         self.in_dmesg = False
@@ -131,6 +137,11 @@ class Judge:
         self.panic = False
 
     def line(self, line):
+        # A marker may follow output that did not end with a newline.
+        at = line.find("@@IOWQ ")
+        if at > 0:
+            self.line(line[:at])
+            line = line[at:]
         if line.startswith("@@IOWQ "):
             self.marker(line[7:].strip())
             return
@@ -147,7 +158,7 @@ class Judge:
             return
         if self.cur is not None:
             self.cur_out.append(line)
-            m = TAP_RE.match(line.strip())
+            m = None if self.cur_rc_only else TAP_RE.match(line.strip())
             if m:
                 self.cur_tap.append(m)
         if self.verbose:
@@ -159,10 +170,17 @@ class Judge:
             self.boot = rest
             print(f"guest: {rest}", flush=True)
         elif word == "BEGIN":
-            self.cur, self.cur_tap, self.cur_out = rest, [], []
+            name, _, flags = rest.partition(" ")
+            self.cur, self.cur_tap, self.cur_out = name, [], []
+            self.cur_rc_only = "rc-only" in flags.split()
+            self.cur_t0 = time.monotonic()
         elif word == "END":
             rc = int(rest.rsplit("rc=", 1)[1])
-            self.finish_binary(self.cur, rc)
+            self.durations[self.cur] = time.monotonic() - self.cur_t0
+            if self.cur_rc_only:
+                self.finish_rc_only(self.cur, rc)
+            else:
+                self.finish_binary(self.cur, rc)
             self.cur = None
         elif word == "DMESG-BEGIN":
             self.in_dmesg = True
@@ -179,7 +197,8 @@ class Judge:
 
     def report(self, status, name, detail=""):
         if status == "FAIL" and name in self.known:
-            status, detail = "XFAIL", "known upstream bug: " + self.known[name]
+            label, why = self.known[name]
+            status, detail = "XFAIL", f"{label}: {why}; {detail}" if detail else f"{label}: {why}"
         self.results.append((status, name, detail))
         print(f"{status:4} {name}{'  (' + detail + ')' if detail else ''}", flush=True)
 
@@ -204,6 +223,22 @@ class Judge:
         elif not self.cur_tap:
             self.report({0: "PASS", 4: "SKIP"}.get(rc, "FAIL"), name)
         if (rc not in (0, 4) or failed_case) and not self.verbose:
+            for out in self.cur_out[-40:]:
+                print(f"    | {out}")
+
+
+    def finish_rc_only(self, name, rc):
+        """A program judged by its exit status only (liburing's tests:
+        0 pass, 77 skip, anything else fails); its output is not TAP."""
+        if rc == 0:
+            self.report("PASS", name)
+        elif rc == 77:
+            self.report("SKIP", name)
+        elif rc == 137:
+            self.report("FAIL", name, "killed by the guest timeout")
+        else:
+            self.report("FAIL", name, f"exit status {rc}")
+        if rc not in (0, 77) and not self.verbose:
             for out in self.cur_out[-40:]:
                 print(f"    | {out}")
 
@@ -244,7 +279,11 @@ def main():
     p.add_argument("--test-timeout", type=int, default=300)
     p.add_argument("--oops-panic", action="store_true")
     p.add_argument("--verbose", action="store_true")
-    p.add_argument("--known", help="file of cases known to fail on this kernel")
+    p.add_argument("--known", action="append", default=[], metavar="LABEL:FILE",
+                   help="cases known to fail on this kernel, and the label of "
+                   "their XFAIL (repeatable)")
+    p.add_argument("--lu-timeout", type=int, default=120,
+                   help="guest: seconds before a liburing test is killed")
     a = p.parse_args()
 
     for f in (a.kernel, a.initrd):
@@ -255,12 +294,13 @@ def main():
         os.unlink(a.log)
     cmd = qemu_cmd(a)
     known = {}
-    if a.known:
-        with open(a.known) as f:
+    for spec in a.known:
+        label, _, path = spec.rpartition(":")
+        with open(path) as f:
             for line in f:
                 if line.strip() and not line.startswith("#"):
                     case, _, why = line.strip().partition("\t")
-                    known[case] = why.strip()
+                    known[case] = (label or "known failure", why.strip())
     judge = Judge(a.verbose or a.mode in ("run", "stress", "bench"), known)
     t0 = time.monotonic()
     stdin = None if a.mode == "shell" else subprocess.DEVNULL
@@ -282,6 +322,11 @@ def main():
         if not judge.results and not problems:
             problems.append("no test ran")
         print(f"guest run took {secs:.0f} s; serial log: {a.log}")
+        lu = {k: v for k, v in judge.durations.items() if k.startswith("liburing.")}
+        if lu:
+            slow = sorted(lu.items(), key=lambda kv: -kv[1])[:5]
+            print(f"liburing tests took {sum(lu.values()):.0f} s; slowest: "
+                  + ", ".join(f"{k[9:]} {v:.0f} s" for k, v in slow))
         for pr in problems:
             print(pr)
         if problems:
@@ -290,7 +335,7 @@ def main():
                 for line in f.readlines()[-40:]:
                     print("    " + line.rstrip())
         failed = n["FAIL"] + (1 if problems and not n["FAIL"] else 0)
-        xfail = f", {n['XFAIL']} known upstream failure(s)" if n["XFAIL"] else ""
+        xfail = f", {n['XFAIL']} known failure(s)" if n["XFAIL"] else ""
         print(f"{n['PASS']} passed, {failed} failed, {n['SKIP']} skipped{xfail}")
         rc = 1 if failed else 0
     else:
