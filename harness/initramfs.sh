@@ -10,6 +10,9 @@
 # the same archive followed by a second one holding Debian's fio and the
 # shared libraries it loads (the kernel unpacks concatenated archives in
 # turn), so that the test initramfs stays small.
+#
+# "initramfs.sh liburing" likewise writes initramfs-liburing.cpio for
+# `make test` (LIBURING=1) and `make shell`: with liburing's tests.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +64,27 @@ echo "nogroup:x:65534:" >> "$ROOT/etc/group"
 (cd "$ROOT" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "==> initramfs $OUT: $(ls "$ROOT/selftests" | wc -w) selftest(s), $(du -h "$OUT" | cut -f1)"
+
+# "initramfs.sh liburing": initramfs-liburing.cpio, the same archive
+# followed by one holding liburing's regression suite in /liburing (static,
+# stripped: about 100 MB for 145 programs; see harness/liburing.sh).
+if [ "${1:-}" = liburing ]; then
+	"$REPO/harness/liburing.sh" build
+	LROOT=$B/initramfs/liburing
+	LOUT=$B/initramfs-liburing-tests.cpio
+	if [ ! -s "$LOUT" ] || [ -n "$(find "$B/liburing/bin" -newer "$LOUT" | head -n 1)" ] ||
+			[ "$0" -nt "$LOUT" ]; then
+		rm -rf "$LROOT"
+		mkdir -p "$LROOT/liburing"
+		cp -p "$B"/liburing/bin/*.t "$LROOT/liburing/"
+		(cd "$LROOT" && find . ! -name . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$LOUT.tmp"
+		mv "$LOUT.tmp" "$LOUT"
+	fi
+	cat "$OUT" "$LOUT" > "$B/initramfs-liburing.cpio.tmp"
+	mv "$B/initramfs-liburing.cpio.tmp" "$B/initramfs-liburing.cpio"
+	echo "==> initramfs $B/initramfs-liburing.cpio: the above + $(ls "$B"/liburing/bin/*.t | wc -l) liburing tests, $(du -h "$B/initramfs-liburing.cpio" | cut -f1)"
+	exit 0
+fi
 
 [ "${1:-}" = bench ] || exit 0
 
