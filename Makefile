@@ -23,6 +23,7 @@ SECONDS ?= 60
 SEED ?=
 BENCH ?=
 BOOTS ?= 3
+LIBURING_TIMEOUT ?= 120
 
 ifneq ($(filter-out ours stock,$(VARIANT)),)
 $(error VARIANT must be 'ours' or 'stock', not '$(VARIANT)')
@@ -33,24 +34,34 @@ endif
 ifeq ($(DEBUG),0)
 override DEBUG :=
 endif
+# liburing's regression suite after our selftests in `make test` (and in
+# the initramfs of `make shell`): on by default on the plain kernel only,
+# as it is slow on the debug kernel under TCG (README: 'liburing').
+LIBURING ?= $(if $(DEBUG),0,1)
+ifeq ($(LIBURING),0)
+override LIBURING :=
+endif
 
 B := $(CURDIR)/build
 KNAME := $(VARIANT)$(if $(DEBUG),-debug)
 BZIMAGE := $(B)/obj/$(KNAME)/arch/x86/boot/bzImage
 INITRD := $(B)/initramfs.cpio
+# test and shell: the same archive plus liburing's tests, unless LIBURING=0
+TEST_INITRD := $(B)/initramfs$(if $(LIBURING),-liburing).cpio
 export B JOBS SRC_TAR DEBUG
 
-VM = python3 harness/vm.py --kernel $(BZIMAGE) --initrd $(INITRD) \
+VM = python3 harness/vm.py --kernel $(BZIMAGE) \
 	--accel $(ACCEL) --smp $(SMP) --nodes $(NODES) --mem $(MEM) \
 	--timeout $(TIMEOUT) --test-timeout $(TEST_TIMEOUT) \
 	$(if $(FILTER),--filter '$(FILTER)') $(if $(ARGS),--args '$(ARGS)') \
-	$(if $(V),--verbose) \
-	$(if $(filter stock,$(VARIANT)),--known harness/known-failures-stock)
+	$(if $(V),--verbose) --lu-timeout $(LIBURING_TIMEOUT) \
+	--known 'known liburing failure:harness/known-failures-liburing' \
+	$(if $(filter stock,$(VARIANT)),--known 'known upstream bug:harness/known-failures-stock')
 
 # Debian packages the project needs (command or file that proves each).
 PKGS := linux-source-6.1 qemu-system-x86 liburing-dev busybox-static bc \
 	flex bison libelf-dev libssl-dev cpio ccache xz-utils python3 gcc \
-	make file patch sparse gnuplot-nox fio
+	make file patch sparse gnuplot-nox fio dpkg-dev g++
 
 .NOTPARALLEL:
 .PHONY: help deps kernel source initramfs run test stress bench shell check patches \
@@ -60,17 +71,19 @@ help:
 	@echo "io-wq for Linux 6.1"
 	@echo "  make deps        install the Debian packages needed"
 	@echo "  make run         build what is missing, boot, run the io-wq demo"
-	@echo "  make test        build what is missing, boot, run the selftests"
+	@echo "  make test        build what is missing, boot, run the selftests and"
+	@echo "                   liburing's regression suite (LIBURING=0: not it)"
 	@echo "  make stress      boot, run the stress program (SECONDS=, SEED=)"
 	@echo "  make bench       io-wq against stock 6.1, side by side (BENCH=, BOOTS=)"
 	@echo "  make kernel      build the kernel (VARIANT=ours|stock, DEBUG=1)"
-	@echo "  make initramfs   build the guest initramfs (selftests, demo)"
+	@echo "  make initramfs   build the guest initramfs (selftests, demo, liburing tests)"
 	@echo "  make shell       boot to an interactive guest shell"
 	@echo "  make check       checkpatch --strict, W=1 and sparse on our io-wq"
 	@echo "  make patches     export the series as a git-format patch set"
 	@echo "Variables: VARIANT=$(VARIANT) DEBUG=$(DEBUG) ACCEL=$(ACCEL) SMP=$(SMP)"
 	@echo "  NODES=$(NODES) MEM=$(MEM) FILTER=$(FILTER) ARGS=$(ARGS) TIMEOUT=$(TIMEOUT) V=$(V)"
 	@echo "  SECONDS=$(SECONDS) SEED=$(SEED) BENCH=$(BENCH) BOOTS=$(BOOTS)"
+	@echo "  LIBURING=$(LIBURING) LIBURING_TIMEOUT=$(LIBURING_TIMEOUT)"
 
 deps:
 	@missing=$$(for p in $(PKGS); do \
@@ -83,6 +96,7 @@ deps:
 	else echo "deps: not root and no sudo: please install:" $$missing >&2; exit 1; fi; \
 	$$SUDO apt-get update -q && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing
+	@$(if $(LIBURING),harness/liburing.sh fetch,true)
 
 source:
 	@harness/kernel.sh source $(VARIANT)
@@ -91,20 +105,20 @@ kernel:
 	@harness/kernel.sh build $(VARIANT)
 
 initramfs:
-	@harness/initramfs.sh
+	@harness/initramfs.sh $(if $(LIBURING),liburing)
 
 run: deps kernel initramfs
-	@$(VM) --log $(B)/logs/run-$(KNAME).log run
+	@$(VM) --initrd $(INITRD) --log $(B)/logs/run-$(KNAME).log run
 
 test: deps kernel initramfs
 	@echo "==> testing $(KNAME) (serial log: $(B)/logs/test-$(KNAME).log)"
-	@$(VM) --log $(B)/logs/test-$(KNAME).log test
+	@$(VM) --initrd $(TEST_INITRD) --log $(B)/logs/test-$(KNAME).log test
 
 # The stress program for SECONDS (a random seed unless SEED is given); the
 # guest kills it SECONDS + 300 s after it started, the host 600 s later.
 stress: deps kernel initramfs
 	@echo "==> stress on $(KNAME) for $(SECONDS) s (serial log: $(B)/logs/stress-$(KNAME).log)"
-	@$(VM) --log $(B)/logs/stress-$(KNAME).log \
+	@$(VM) --initrd $(INITRD) --log $(B)/logs/stress-$(KNAME).log \
 		--test-timeout $$(( $(SECONDS) + 300 )) --timeout $$(( $(SECONDS) + 900 )) \
 		--args '--seconds $(SECONDS)$(if $(SEED), --seed $(SEED))' stress
 
@@ -127,7 +141,7 @@ check:
 	@harness/kernel.sh check ours
 
 shell: kernel initramfs
-	@$(VM) --log $(B)/logs/shell-$(KNAME).log shell
+	@$(VM) --initrd $(TEST_INITRD) --log $(B)/logs/shell-$(KNAME).log shell
 
 clean:
 	rm -rf $(B)/obj $(B)/initramfs* $(B)/selftests $(B)/tools $(B)/logs
