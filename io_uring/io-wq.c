@@ -66,11 +66,17 @@
  * once.  After IO_WQ_IDLE_TIMEOUT without work it exits, unless it is the
  * last worker of its account.
  *
- * Exit.  io_wq_exit_start() sets IO_WQ_BIT_EXIT: no worker is created after
- * that, queued work and new work is completed as cancelled, and pending
- * creation requests are cancelled.  io_wq_put_and_exit() signals every
- * worker, waits for all of them in bounded slices, then cancels what is
- * left and frees everything.
+ * Exit.  The work belongs to the rings, not to the task: a thread that
+ * exits does not lose the writes it queued.  io_wq_exit_start() sets
+ * IO_WQ_BIT_EXIT: no worker is created after that, pending creation
+ * requests are cancelled, and work queued from then on is completed as
+ * cancelled.  Work queued before still runs on the workers there are:
+ * bound work with a notify signal pending, so that a blocking wait in it
+ * ends, and unbound work (which may wait for ever) as cancelled; linked
+ * work likewise.  io_wq_put_and_exit() signals every worker, waits for all
+ * of them in bounded slices, then cancels what is left (work of an account
+ * without a worker, or of a hash key another io-wq holds) and frees
+ * everything.
  *
  * LOCKING
  *
@@ -622,10 +628,24 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
 }
 
 /*
- * Run @work and the rest of its chain.  Each item checks EXIT first, so
- * nothing starts for real once exit has begun.  Work linked to an item runs
- * next here, unless the chain goes on or it is hashed: then it is queued.
- * Either way it is visible to cancellation before the item is freed.
+ * Once exit has begun, work that was queued before still runs, with one
+ * difference: bound work runs with a notify signal pending, so that a
+ * blocking wait inside it ends, and unbound work (which may wait for ever)
+ * is completed as cancelled.  This holds for linked work too, so a chain
+ * cannot keep a worker after exit.
+ */
+static void io_worker_prepare_exit_work(struct io_wq_work *work)
+{
+	if (work->flags & IO_WQ_WORK_UNBOUND)
+		work->flags |= IO_WQ_WORK_CANCEL;
+	else
+		set_notify_signal(current);
+}
+
+/*
+ * Run @work and the rest of its chain.  Work linked to an item runs next
+ * here, unless the chain goes on or it is hashed: then it is queued.  Either
+ * way it is visible to cancellation before the item is freed.
  *
  * The chain is the worker's next_work, which changes under worker->lock
  * only: cancellation takes matching items out of it.  Once do_work() has
@@ -644,7 +664,7 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		bool last;
 
 		if (test_bit(IO_WQ_BIT_EXIT, &wq->state))
-			work->flags |= IO_WQ_WORK_CANCEL;
+			io_worker_prepare_exit_work(work);
 		wq->do_work(work);
 
 		raw_spin_lock(&worker->lock);

@@ -171,6 +171,107 @@ TEST_F_TIMEOUT(exit, thread_exit_while_starting_workers, 120)
 	ASSERT_EQ(0, self->cq.bad);
 }
 
+#define QW_WRITES	8
+#define QW_SIZE		4096
+#define QW_SPLICES	3
+
+struct queued_exit {
+	struct io_uring *ring;
+	int fd;				/* regular file written to */
+	struct iowq_pipe *pipe;		/* empty: splices from it block */
+	int sink;
+	pid_t tid;
+	int submitted;
+	int workers;
+};
+
+static char qw_buf[QW_WRITES][QW_SIZE];
+
+/*
+ * With one bound and one unbound worker at most: a FIFO open blocks the
+ * bound worker (ud 0) with 8 buffered writes queued behind it (ud 1..8),
+ * a splice blocks the unbound worker (ud 9) with 2 more queued (ud 10, 11).
+ * Then the thread exits.
+ */
+static void *queued_exit_fn(void *arg)
+{
+	struct queued_exit *q = arg;
+	struct io_uring_sqe *sqe;
+	int i;
+
+	q->tid = iowq_gettid();
+	iowq_pin_cpu(0);
+	iowq_prep_fifo_open(q->ring, 0, 0);
+	for (i = 0; i < QW_WRITES; i++) {
+		memset(qw_buf[i], 'a' + i, QW_SIZE);
+		sqe = iowq_get_sqe(q->ring);
+		io_uring_prep_write(sqe, q->fd, qw_buf[i], QW_SIZE,
+				    (off_t)i * QW_SIZE);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = 1 + i;
+	}
+	for (i = 0; i < QW_SPLICES; i++)
+		iowq_prep_splice(q->ring, q->pipe->r, q->sink, 1,
+				 1 + QW_WRITES + i, IOSQE_ASYNC);
+	q->submitted = io_uring_submit(q->ring);
+	q->workers = iowq_wait_workers(q->tid, 2, 2, 10);
+	/* let the queued work settle behind the two blocked workers */
+	iowq_sleep(0.3);
+	return NULL;
+}
+
+/*
+ * A thread exits with bound and unbound work running (blocked) and queued.
+ * As on stock 6.1, the work belongs to the ring, not to the thread: every
+ * queued buffered write still lands (liburing's thread-exit test checks
+ * the same), the blocked FIFO open is interrupted, the unbound splices end
+ * with an error (interrupted or cancelled), and all that is prompt.
+ */
+TEST_F_TIMEOUT(exit, thread_exit_runs_queued_bound, 60)
+{
+	struct queued_exit q = {
+		.ring = &self->ring, .pipe = &self->p[0], .sink = self->sink.w,
+	};
+	int i, n = 1 + QW_WRITES + QW_SPLICES;
+	char buf[QW_SIZE];
+	pthread_t t;
+	double t0;
+
+	ASSERT_EQ(0, iowq_fifos_make(1));
+	q.fd = open("queued-exit.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0600);
+	ASSERT_LE(0, q.fd);
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 1, 1, NULL));
+	ASSERT_EQ(0, pthread_create(&t, NULL, queued_exit_fn, &q));
+	t0 = iowq_now();
+	ASSERT_EQ(0, iowq_join(t, 30));
+	ASSERT_EQ(n, q.submitted);
+	ASSERT_EQ(2, q.workers);
+	ASSERT_EQ(n, iowq_reap(&self->ring, &self->cq, n, 10));
+	TH_LOG("all %d completions %.2f s after the thread's exit began", n,
+	       iowq_now() - t0 - 0.3);
+	ASSERT_LT(iowq_now() - t0, 5);
+
+	ASSERT_GT(0, self->cq.res[0]);
+	for (i = 0; i < QW_WRITES; i++) {
+		ASSERT_EQ(QW_SIZE, self->cq.res[1 + i]);
+		ASSERT_EQ(QW_SIZE, pread(q.fd, buf, QW_SIZE, (off_t)i * QW_SIZE));
+		ASSERT_EQ(0, memcmp(buf, qw_buf[i], QW_SIZE));
+	}
+	for (i = 0; i < QW_SPLICES; i++) {
+		int res = self->cq.res[1 + QW_WRITES + i];
+
+		ASSERT_TRUE(res == -EINTR || res == -ECANCELED);
+	}
+	ASSERT_EQ(0, iowq_wait_workers(q.tid, 0, 0, 10));
+	ASSERT_TRUE(no_reader_left(&self->p[0], 10));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
+	ASSERT_EQ(0, self->cq.bad);
+	close(q.fd);
+	unlink("queued-exit.dat");
+	iowq_fifos_remove(1);
+}
+
 /*
  * Child process: queue @n blocked splices (plus 16 bound FIFO opens), then
  * exit, or wait to be killed.
