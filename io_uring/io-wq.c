@@ -46,7 +46,9 @@
  * address).  Queued work of one key forms a contiguous chain ending at
  * hash_tail[key]; a bit per key in the shared struct io_wq_hash says a worker
  * runs that key, so the work of a key runs one item at a time, in queue
- * order, across all io-wq instances sharing the map.  All work of a key
+ * order, across all io-wq instances sharing the map.  A worker releases
+ * the key as soon as the chain's last hashed item is done, before anything
+ * that may block: work linked to that item, task_work.  All work of a key
  * queues on the node where the key was first used, whichever CPU submits
  * it: a chain is never split between two nodes' queues.  An account whose queue
  * holds only chains of busy keys is STALLED: it sleeps on the hash waitqueue
@@ -653,6 +655,10 @@ static void io_worker_prepare_exit_work(struct io_wq_work *work)
  * of its other owners, e.g. poll) and is never read again but for
  * put_work() and free_work().  A cancel signal sent for an item is cleared
  * once the next one is current, before the next one starts.
+ *
+ * The hash key of a chain is released as soon as its last hashed item is
+ * done: before the work linked to it, which may block for ever (a read of
+ * an empty pipe), and before task_work, which may block too (a final fput).
  */
 static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *work)
 {
@@ -675,6 +681,10 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		raw_spin_unlock(&worker->lock);
 
 		last = wq->put_work(work, &linked);
+		if (!next && key >= 0) {
+			io_wq_hash_release(wq, key);
+			key = -1;
+		}
 		if (linked && !next && !io_wq_is_hashed(linked)) {
 			next = linked;
 			raw_spin_lock(&worker->lock);
@@ -692,9 +702,6 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		if (work)
 			cond_resched();
 	} while (work);
-
-	if (key >= 0)
-		io_wq_hash_release(wq, key);
 }
 
 /* Run work of the worker's account until none can run. */

@@ -214,6 +214,70 @@ TEST_F_TIMEOUT(hash, stuck_chain_does_not_starve_unhashed, 120)
 }
 
 /*
+ * A hashed write with work linked to it that blocks: a read of an empty
+ * pipe (not IOSQE_ASYNC, so it waits inside the worker), after an fsync
+ * if @fsync.  The file's hash key is free once the write is done: a second
+ * write to the file completes while the read still waits.
+ */
+static void linked_blocking_read(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(hash) *self, bool fsync)
+{
+	int fd = open_file(5, O_TRUNC), ud = 0;
+	struct io_uring_sqe *sqe;
+	static char rbuf[REC];
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 1));
+	self->nr_pipes = 1;
+
+	sqe = iowq_get_sqe(&self->ring);
+	io_uring_prep_write(sqe, fd, "linked record 1\n", REC, 0);
+	sqe->flags |= IOSQE_ASYNC | IOSQE_IO_LINK;
+	sqe->user_data = ud++;
+	if (fsync) {
+		sqe = iowq_get_sqe(&self->ring);
+		io_uring_prep_fsync(sqe, fd, 0);
+		sqe->flags |= IOSQE_IO_LINK;
+		sqe->user_data = ud++;
+	}
+	sqe = iowq_get_sqe(&self->ring);
+	io_uring_prep_read(sqe, self->p[0].r, rbuf, REC, 0);
+	sqe->user_data = ud++;
+	ASSERT_EQ(ud, io_uring_submit(&self->ring));
+	/* the write (and fsync) done, the read waits in the worker */
+	ASSERT_EQ(ud - 1, iowq_reap(&self->ring, &self->cq, ud - 1, 10));
+	ASSERT_EQ(REC, self->cq.res[0]);
+	if (fsync)
+		ASSERT_EQ(0, self->cq.res[1]);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.3));
+
+	prep_record(&self->ring, fd, 2, 10);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 10, 5));
+	ASSERT_EQ(REC, self->cq.res[10]);
+	ASSERT_FALSE(self->cq.done[ud - 1]);
+
+	ASSERT_EQ(REC, write(self->p[0].w, "to the linked rd", REC));
+	ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, ud - 1, 10));
+	ASSERT_EQ(REC, self->cq.res[ud - 1]);
+	close(fd);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+/* write -> read of an empty pipe; a second write to the file goes on. */
+TEST_F_TIMEOUT(hash, key_free_before_linked_read, 60)
+{
+	linked_blocking_read(_metadata, self, false);
+}
+
+/* write -> fsync -> read of an empty pipe: the same. */
+TEST_F_TIMEOUT(hash, key_free_before_linked_fsync_read, 60)
+{
+	linked_blocking_read(_metadata, self, true);
+}
+
+/*
  * Hashed appends to two files interleaved with unhashed NOPs and reads on
  * 2 bound workers: nothing is starved, each file's appends stay in order.
  */
