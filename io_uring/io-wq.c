@@ -63,10 +63,14 @@
  * from a delayed work item with exponential back-off; other transient errors
  * are tried IO_WQ_CREATE_TRIES times.  When creation fails for good and the
  * account has no worker at all, its queued work is cancelled.  A worker
- * without work goes on the free list and sleeps; waking it means claiming
+ * without work runs its pending task_work (which may block) while still
+ * active, then goes on the free list and sleeps; waking it means claiming
  * it with test_and_clear_bit(IO_WORKER_FREE), which counts it as running at
- * once.  After IO_WQ_IDLE_TIMEOUT without work it exits, unless it is the
- * last worker of its account.
+ * once.  An idle worker is claimed rather than waiting for a creation in
+ * flight, which then drops the slot it no longer needs.  After
+ * IO_WQ_IDLE_TIMEOUT without work a worker exits, unless it is the last
+ * worker of its account; once the owner has no ring left
+ * (io_wq_set_unused()), idle workers exit at once.
  *
  * Exit.  The work belongs to the rings, not to the task: a thread that
  * exits does not lose the writes it queued.  io_wq_exit_start() sets
@@ -407,6 +411,23 @@ static bool io_acct_claim_free(struct io_wqe_acct *acct)
 }
 
 /*
+ * Does runnable queued work of @acct want an idle worker?  Workers already
+ * woken or starting will take some units; a slot reserved for a worker not
+ * created yet does not count here: an idle worker serves at once, while the
+ * creation may be slow, retried or fail (the creator drops the reservation
+ * when it finds it unneeded).
+ */
+static bool io_acct_wants_free(struct io_wqe_acct *acct)
+{
+	lockdep_assert_held(&acct->lock);
+
+	return io_acct_runnable(acct) &&
+	       acct->nr_coming - acct->nr_reserved < acct->nr_units &&
+	       atomic_read(&acct->nr_running) - acct->nr_reserved <
+	       READ_ONCE(acct->wqe->nr_cpus);
+}
+
+/*
  * Make sure runnable queued work of @acct gets a worker.  Up to one worker
  * per CPU of the pool runs at a time: below that, claim an idle worker or
  * reserve a slot for a new one (counted as running from now on, so that the
@@ -419,13 +440,11 @@ static void io_acct_activate(struct io_wqe_acct *acct)
 
 	lockdep_assert_held(&acct->lock);
 
-	if (!io_acct_runnable(acct) || acct->nr_coming >= acct->nr_units)
+	if (!io_acct_wants_free(acct) || io_acct_claim_free(acct))
 		return;
-	if (atomic_read(&acct->nr_running) >= READ_ONCE(acct->wqe->nr_cpus))
-		return;
-	if (io_acct_claim_free(acct))
-		return;
-	if (acct->nr_workers >= acct->max_workers ||
+	if (acct->nr_coming >= acct->nr_units ||
+	    atomic_read(&acct->nr_running) >= READ_ONCE(acct->wqe->nr_cpus) ||
+	    acct->nr_workers >= acct->max_workers ||
 	    test_bit(IO_WQ_BIT_EXIT, &wq->state))
 		return;
 	acct->nr_workers++;
@@ -744,6 +763,11 @@ static void io_worker_deactivate(struct io_worker *worker)
  * io-wq is exiting, the account is over its limit, or it timed out and is
  * not the last worker.  The queue is checked under the lock that enqueue
  * takes, so no work is left behind by a worker that sleeps or exits.
+ *
+ * Pending task_work (the final fput of the last request's file, which may
+ * truncate, reclaim or be throttled) runs first, while the worker still
+ * counts as active: if it blocks, the scheduler hooks see it, and nobody
+ * can claim the worker from the free list meanwhile.
  */
 static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 {
@@ -752,6 +776,7 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 	bool claimed;
 	long left = 1;
 
+	io_run_task_work();
 	raw_spin_lock(&acct->lock);
 	if (io_acct_runnable(acct)) {
 		raw_spin_unlock(&acct->lock);
@@ -770,7 +795,8 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 	set_current_state(TASK_INTERRUPTIBLE);
 	raw_spin_unlock(&acct->lock);
 
-	if (!io_run_task_work())
+	/* task_work queued since: back to the loop, which runs it first */
+	if (!task_work_pending(current))
 		left = schedule_timeout(IO_WQ_IDLE_TIMEOUT);
 	__set_current_state(TASK_RUNNING);
 
@@ -897,7 +923,9 @@ static bool io_create_error_is_signal(int err)
 /*
  * Creation of a worker of @acct failed for good: give back the reserved
  * slots and, if the account has no worker left to run its queue, complete
- * the queued work as cancelled rather than leave it hanging.
+ * the queued work as cancelled rather than leave it hanging.  Otherwise an
+ * idle worker takes what the new one was for; if none is idle, the busy
+ * ones take it when they are done (no new creation: it would fail again).
  */
 static void io_acct_create_failed(struct io_wqe_acct *acct)
 {
@@ -907,6 +935,8 @@ static void io_acct_create_failed(struct io_wqe_acct *acct)
 	raw_spin_lock(&acct->lock);
 	if (io_acct_unreserve(acct, acct->nr_reserved))
 		io_acct_take_all(acct, &cancel);
+	else if (io_acct_wants_free(acct))
+		io_acct_claim_free(acct);
 	raw_spin_unlock(&acct->lock);
 	io_run_cancel_list(acct_wq(acct), &cancel);
 }
@@ -927,13 +957,16 @@ static void io_acct_create_workers(struct io_wqe_acct *acct)
 		}
 		/*
 		 * No worker needed after all: the work was taken meanwhile,
-		 * or the worker whose blocking asked for this one runs again.
+		 * or the worker whose blocking asked for this one runs again,
+		 * or an idle worker takes the work now (a claim counts as
+		 * running and coming, as the reservation did).
 		 */
 		if (!io_acct_runnable(acct) ||
 		    acct->nr_coming > acct->nr_units ||
 		    atomic_read(&acct->nr_running) - acct->nr_reserved >=
 		    READ_ONCE(acct->wqe->nr_cpus) ||
-		    test_bit(IO_WQ_BIT_EXIT, &wq->state)) {
+		    test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
+		    (io_acct_wants_free(acct) && io_acct_claim_free(acct))) {
 			io_acct_unreserve(acct, 1);
 			raw_spin_unlock(&acct->lock);
 			continue;

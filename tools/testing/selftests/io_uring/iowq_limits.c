@@ -473,4 +473,73 @@ TEST_F_TIMEOUT(limits, rlimit_nproc_user, 120)
 	ASSERT_EQ(0, run_nproc_child(4, true));
 }
 
+/*
+ * Child, as nobody with RLIMIT_NPROC 2 (itself and one worker): a FIFO
+ * open blocks the only bound worker; an async NOP then asks for a second
+ * worker, whose creation fails (-EAGAIN) and is retried for a while.  The
+ * FIFO is opened: the worker finishes the open and the NOP and goes idle.
+ * A second NOP must get that idle worker at once, not wait for the
+ * failing creation (and then for the idle worker's timeout).  Returns an
+ * exit status (0 = good).
+ */
+static int idle_vs_creation_child(void)
+{
+	struct rlimit rl = { 2, 2 };
+	static struct iowq_cq cq;
+	struct io_uring ring;
+	double t;
+
+	if (iowq_fifos_make(1) || chmod(iowq_fifo_name(0), 0666))
+		return 10;
+	if (setgid(65534) || setuid(65534) || setrlimit(RLIMIT_NPROC, &rl) ||
+	    iowq_pin_cpu(0))
+		return 11;
+	if (io_uring_queue_init(16, &ring, 0))
+		return 12;
+	iowq_prep_fifo_open(&ring, 0, 0);
+	if (io_uring_submit(&ring) != 1 || iowq_wait_workers(0, 1, 1, 10) != 1)
+		return 13;
+	iowq_sleep(0.1);
+	iowq_prep_nop(&ring, 1, IOSQE_ASYNC);
+	if (io_uring_submit(&ring) != 1)
+		return 14;
+	if (iowq_fifo_release(0) != 1)
+		return 15;
+	if (iowq_reap(&ring, &cq, 2, 10) != 2 || cq.res[0] < 0 || cq.res[1])
+		return 16;
+	close(cq.res[0]);
+	/* the worker goes idle (or is about to): queue the second NOP */
+	t = iowq_now();
+	iowq_prep_nop(&ring, 2, IOSQE_ASYNC);
+	if (io_uring_submit(&ring) != 1)
+		return 17;
+	if (iowq_reap_ud(&ring, &cq, 2, 10) || cq.res[2])
+		return 18;
+	if (iowq_now() - t > 2)
+		return 19;
+	if (iowq_count_workers() > 1 || cq.bad)
+		return 20;
+	io_uring_queue_exit(&ring);
+	return 0;
+}
+
+/* An idle worker serves queued work before a slow or failing creation. */
+TEST_F_TIMEOUT(limits, idle_worker_before_failing_creation, 60)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid())
+		SKIP(return, "needs root to become nobody");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(idle_vs_creation_child());
+	/* its FIFO stays behind: the test's directory is removed after it */
+	status = iowq_waitpid(pid, 50);
+	ASSERT_NE(-1, status);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
 TEST_HARNESS_MAIN
