@@ -232,7 +232,8 @@ struct io_wq {
 
 	/* guards the M fields: worker lists, CPU masks */
 	struct mutex workers_lock;
-	cpumask_var_t allowed;			/* M: owner's cpuset at creation */
+	/* scratch: the owner's cpuset, read anew whenever masks are made */
+	cpumask_var_t cpuset;			/* M */
 	cpumask_var_t user_mask;		/* M: IOWQ_AFF mask */
 	bool has_user_mask;			/* M */
 	unsigned int rebind_tries;		/* M */
@@ -900,8 +901,15 @@ static int io_worker_spawn(struct io_wqe_acct *acct)
 	worker->task = tsk;
 	tsk->worker_private = worker;
 
+	/* masks made before a CPU came up are out of date: make them now */
+	if (delayed_work_pending(&wq->rebind_work))
+		flush_delayed_work(&wq->rebind_work);
 	mutex_lock(&wq->workers_lock);
-	set_cpus_allowed_ptr(tsk, wqe->cpu_mask);
+	/* the cpuset may have shrunk since the node's mask was made */
+	cpuset_cpus_allowed(wq->task, wq->cpuset);
+	if (cpumask_intersects(wq->cpuset, wqe->cpu_mask))
+		cpumask_and(wq->cpuset, wq->cpuset, wqe->cpu_mask);
+	set_cpus_allowed_ptr(tsk, wq->cpuset);
 	list_add_tail_rcu(&worker->all_node, &acct->all_list);
 	atomic_inc(&wq->nr_alive);
 	mutex_unlock(&wq->workers_lock);
@@ -1266,7 +1274,9 @@ enum io_wq_cancel io_wq_cancel_cb(struct io_wq *wq, work_cancel_fn *cancel,
 /*
  * Recompute every node's CPU mask from the IOWQ_AFF mask or the node's
  * CPUs, the owner's cpuset and @online; fall back to wider masks rather
- * than an empty one.
+ * than an empty one.  The cpuset is read anew: it changes, and
+ * cpuset_cpus_allowed() only ever returns the CPUs online at the time (a
+ * CPU coming up joins it only once the cpuset's hotplug work has run).
  */
 static void io_wq_update_masks(struct io_wq *wq, const struct cpumask *online)
 {
@@ -1274,15 +1284,16 @@ static void io_wq_update_masks(struct io_wq *wq, const struct cpumask *online)
 
 	lockdep_assert_held(&wq->workers_lock);
 
+	cpuset_cpus_allowed(wq->task, wq->cpuset);
 	for_each_node(node) {
 		struct cpumask *mask = wq->wqes[node]->cpu_mask;
 
 		if (wq->has_user_mask)
 			cpumask_and(mask, wq->user_mask, online);
-		else if (cpumask_and(mask, cpumask_of_node(node), wq->allowed))
+		else if (cpumask_and(mask, cpumask_of_node(node), wq->cpuset))
 			cpumask_and(mask, mask, online);
 		if (cpumask_empty(mask))
-			cpumask_and(mask, wq->allowed, online);
+			cpumask_and(mask, wq->cpuset, online);
 		if (cpumask_empty(mask))
 			cpumask_copy(mask, online);
 		WRITE_ONCE(wq->wqes[node]->nr_cpus,
@@ -1319,42 +1330,55 @@ static void io_wq_apply_masks(struct io_wq *wq)
 		wq->rebind_tries = 0;
 }
 
+/*
+ * Make and apply the masks once the hotplug operation in progress, if any,
+ * is over and the cpuset has caught up with it: the cpuset's own update is
+ * work queued when the CPU became active, and it takes cpus_read_lock(), so
+ * it is waited for without holding that lock.
+ */
 static void io_wq_rebind_fn(struct work_struct *work)
 {
 	struct io_wq *wq = container_of(to_delayed_work(work), struct io_wq,
 					rebind_work);
 
+	cpus_read_lock();
+	cpus_read_unlock();
+	cpuset_wait_for_hotplug();
+
+	cpus_read_lock();
 	mutex_lock(&wq->workers_lock);
+	io_wq_update_masks(wq, cpu_online_mask);
 	io_wq_apply_masks(wq);
 	mutex_unlock(&wq->workers_lock);
+	cpus_read_unlock();
 }
 
-static int io_wq_hotplug(struct hlist_node *hnode, unsigned int cpu, bool up)
+/*
+ * A CPU comes up: it is not active yet, and not in the cpuset yet either,
+ * so the masks are made again once the operation is over.
+ */
+static int io_wq_cpu_online(unsigned int cpu, struct hlist_node *hnode)
+{
+	struct io_wq *wq = hlist_entry(hnode, struct io_wq, cpuhp_node);
+
+	mod_delayed_work(system_wq, &wq->rebind_work, 0);
+	return 0;
+}
+
+/* A CPU goes down: off the masks now, before its tasks are moved away. */
+static int io_wq_cpu_offline(unsigned int cpu, struct hlist_node *hnode)
 {
 	struct io_wq *wq = hlist_entry(hnode, struct io_wq, cpuhp_node);
 	static struct cpumask online;	/* cpus_write_lock() serialises us */
 
 	cpumask_copy(&online, cpu_online_mask);
-	if (up)
-		cpumask_set_cpu(cpu, &online);
-	else
-		cpumask_clear_cpu(cpu, &online);
+	cpumask_clear_cpu(cpu, &online);
 
 	mutex_lock(&wq->workers_lock);
 	io_wq_update_masks(wq, &online);
 	io_wq_apply_masks(wq);
 	mutex_unlock(&wq->workers_lock);
 	return 0;
-}
-
-static int io_wq_cpu_online(unsigned int cpu, struct hlist_node *hnode)
-{
-	return io_wq_hotplug(hnode, cpu, true);
-}
-
-static int io_wq_cpu_offline(unsigned int cpu, struct hlist_node *hnode)
-{
-	return io_wq_hotplug(hnode, cpu, false);
 }
 
 /**
@@ -1364,26 +1388,23 @@ static int io_wq_cpu_offline(unsigned int cpu, struct hlist_node *hnode)
  *
  * Applies to existing and future workers of every node.
  *
- * Return: 0, -ENOMEM, or -EINVAL if there is no io-wq or @mask is not a
+ * Return: 0, or -EINVAL if there is no io-wq or @mask is not a
  * subset of the task's cpuset or has no online CPU.
  */
 int io_wq_cpu_affinity(struct io_uring_task *tctx, cpumask_var_t mask)
 {
 	struct io_wq *wq = tctx ? tctx->io_wq : NULL;
-	cpumask_var_t cpuset;
 	int ret = 0;
 
 	if (!wq)
 		return -EINVAL;
-	if (!alloc_cpumask_var(&cpuset, GFP_KERNEL))
-		return -ENOMEM;
 
 	cpus_read_lock();
 	mutex_lock(&wq->workers_lock);
 	if (mask) {
-		/* only online CPUs here: wq->allowed keeps offline ones */
-		cpuset_cpus_allowed(wq->task, cpuset);
-		if (!cpumask_subset(mask, cpuset) ||
+		/* online CPUs of the cpuset, as is the rest of io-wq's masks */
+		cpuset_cpus_allowed(wq->task, wq->cpuset);
+		if (!cpumask_subset(mask, wq->cpuset) ||
 		    !cpumask_intersects(mask, cpu_online_mask)) {
 			ret = -EINVAL;
 			goto out;
@@ -1396,7 +1417,6 @@ int io_wq_cpu_affinity(struct io_uring_task *tctx, cpumask_var_t mask)
 out:
 	mutex_unlock(&wq->workers_lock);
 	cpus_read_unlock();
-	free_cpumask_var(cpuset);
 	return ret;
 }
 
@@ -1458,7 +1478,7 @@ static void io_wq_free(struct io_wq *wq)
 		free_cpumask_var(wqe->cpu_mask);
 		kfree(wqe);
 	}
-	free_cpumask_var(wq->allowed);
+	free_cpumask_var(wq->cpuset);
 	free_cpumask_var(wq->user_mask);
 	if (wq->hash)
 		io_wq_put_hash(wq->hash);
@@ -1521,10 +1541,9 @@ struct io_wq *io_wq_create(unsigned int bounded, struct io_wq_data *data)
 		wq->hash_node[i] = NUMA_NO_NODE;
 
 	ret = -ENOMEM;
-	if (!zalloc_cpumask_var(&wq->allowed, GFP_KERNEL) ||
+	if (!zalloc_cpumask_var(&wq->cpuset, GFP_KERNEL) ||
 	    !zalloc_cpumask_var(&wq->user_mask, GFP_KERNEL))
 		goto err;
-	cpuset_cpus_allowed(current, wq->allowed);
 
 	unbounded = min_t(unsigned long, task_rlimit(current, RLIMIT_NPROC),
 			  UINT_MAX);

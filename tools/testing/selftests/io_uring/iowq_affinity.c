@@ -12,6 +12,8 @@
 #include "../kselftest_harness.h"
 #include "iowq_util.h"
 
+#include <sys/mount.h>
+
 #define MAXW	64
 #define HOTPLUG_CPU	1
 #define ONLINE_PATH	"/sys/devices/system/cpu/cpu1/online"
@@ -383,11 +385,225 @@ TEST_F_TIMEOUT(aff, cpu_hotplug, 90)
 	memset(&self->cq, 0, sizeof(self->cq));
 	self->nr_seen = iowq_list_workers(0, self->seen, MAXW);
 	self->next = 0;
-	/* 3 idle workers of CPU 1's node may be reused: 2 more are new */
+	/*
+	 * The 3 idle workers of CPU 1's node may be reused: 2 more are new,
+	 * unless CPU 0 is on that node too and its 3 idle workers serve.
+	 */
 	n = start_blocked(_metadata, self, 5, tids);
-	ASSERT_LE(2, n);
+	if (!CPU_ISSET(0, &node1))
+		ASSERT_LE(2, n);
 	ASSERT_TRUE(workers_on(tids, n, &node1));
 	finish(_metadata, self);
+}
+
+#define CG_ROOT	"/sys/fs/cgroup"
+#define CG_DIR	CG_ROOT "/iowq-aff"
+
+static int write_str(const char *path, const char *val)
+{
+	int fd, ret;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -errno;
+	close(fd);
+	return ret;
+}
+
+/* A child cpuset of cgroup v2 with every CPU; NULL or why it cannot be. */
+static const char *cpuset_make(void)
+{
+	char cpus[32];
+
+	mkdir(CG_ROOT, 0755);
+	if (access(CG_ROOT "/cgroup.subtree_control", F_OK) &&
+	    mount("none", CG_ROOT, "cgroup2", 0, NULL))
+		return "cannot mount cgroup2";
+	if (write_str(CG_ROOT "/cgroup.subtree_control", "+cpuset"))
+		return "no cpuset controller";
+	rmdir(CG_DIR);
+	if (mkdir(CG_DIR, 0755))
+		return "cannot make a cgroup";
+	snprintf(cpus, sizeof(cpus), "0-%d", nr_cpus() - 1);
+	if (write_str(CG_DIR "/cpuset.cpus", cpus))
+		return "cannot set cpuset.cpus";
+	return NULL;
+}
+
+static void print_workers(void)
+{
+	pid_t tids[MAXW];
+	cpu_set_t mask;
+	int i, n;
+
+	n = iowq_list_workers(0, tids, MAXW);
+	for (i = 0; i < n && i < MAXW; i++) {
+		char a[64] = "?";
+
+		if (!iowq_task_cpus(tids[i], &mask))
+			format_cpus(&mask, a, sizeof(a));
+		fprintf(stderr, "# worker %d allowed on %s\n", tids[i], a);
+	}
+}
+
+/*
+ * Poll for up to 3 s until every worker of this process may run on @cpu
+ * (@in) or only inside @set (!@in).
+ */
+static bool workers_settle(int cpu, const cpu_set_t *set, bool in)
+{
+	double end = iowq_now() + 3;
+	pid_t tids[MAXW];
+	cpu_set_t mask;
+	bool ok;
+	int i, n;
+
+	do {
+		n = iowq_list_workers(0, tids, MAXW);
+		ok = n > 0;
+		for (i = 0; i < n && i < MAXW && ok; i++) {
+			if (iowq_task_cpus(tids[i], &mask))
+				ok = false;
+			else if (in)
+				ok = CPU_ISSET(cpu, &mask);
+			else
+				ok = cpus_subset(&mask, set);
+		}
+		if (ok)
+			return true;
+		iowq_sleep(0.05);
+	} while (iowq_now() < end);
+	print_workers();
+	return false;
+}
+
+/* Move the calling process into the child cpuset; 0 or -errno. */
+static int cpuset_enter(void)
+{
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return write_str(CG_DIR "/cgroup.procs", pid);
+}
+
+/*
+ * In the child cpuset of every CPU, the io-wq is made while CPU 1 is
+ * offline; once it is online again, a worker started from CPU 1 may run
+ * there.  Returns an exit status (0 = good).
+ */
+static int cpu_comes_up_child(void)
+{
+	struct iowq_pipe p = { -1, -1 }, sink = { -1, -1 };
+	static struct iowq_cq cq;
+	struct io_uring ring;
+
+	if (cpuset_enter() || iowq_pipes_open(&p, 1) ||
+	    iowq_pipes_open(&sink, 1) || iowq_pin_cpu(0))
+		return 10;
+	if (cpu_set_online(HOTPLUG_CPU, 0))
+		return 11;
+	/* the task's io-wq is made with its first ring */
+	if (io_uring_queue_init(8, &ring, 0) || iowq_touch(&ring))
+		return 12;
+	if (cpu_set_online(HOTPLUG_CPU, 1) || iowq_pin_cpu(HOTPLUG_CPU))
+		return 13;
+	iowq_prep_splice(&ring, p.r, sink.w, 1, 0, IOSQE_ASYNC);
+	if (io_uring_submit(&ring) != 1 || iowq_wait_workers(0, 1, 1, 10) != 1)
+		return 14;
+	if (!workers_settle(HOTPLUG_CPU, NULL, true))
+		return 15;
+	if (write(p.w, "a", 1) != 1 || iowq_reap(&ring, &cq, 1, 10) != 1 ||
+	    cq.res[0] != 1 || cq.bad)
+		return 16;
+	io_uring_queue_exit(&ring);
+	return 0;
+}
+
+/*
+ * In the child cpuset of every CPU, workers run from both CPUs; the
+ * cpuset shrinks to CPU 0, CPU 1 goes offline and online again: every
+ * worker stays inside the cpuset.  Returns an exit status (0 = good).
+ */
+static int cpuset_shrinks_child(void)
+{
+	struct iowq_pipe p[2] = { { -1, -1 }, { -1, -1 } }, sink = { -1, -1 };
+	static struct iowq_cq cq;
+	struct io_uring ring;
+	cpu_set_t zero;
+	int i;
+
+	if (cpuset_enter() || iowq_pipes_open(p, 2) ||
+	    iowq_pipes_open(&sink, 1) || io_uring_queue_init(8, &ring, 0))
+		return 10;
+	for (i = 0; i < 2; i++) {
+		if (iowq_pin_cpu(i ? HOTPLUG_CPU : 0))
+			return 11;
+		iowq_prep_splice(&ring, p[i].r, sink.w, 1, i, IOSQE_ASYNC);
+		if (io_uring_submit(&ring) != 1 ||
+		    iowq_wait_workers(0, i + 1, i + 1, 10) != i + 1)
+			return 12;
+	}
+	CPU_ZERO(&zero);
+	CPU_SET(0, &zero);
+	if (write_str(CG_DIR "/cpuset.cpus", "0"))
+		return 13;
+	if (cpu_set_online(HOTPLUG_CPU, 0) || cpu_set_online(HOTPLUG_CPU, 1))
+		return 14;
+	/* settled, and still so a little later */
+	if (!workers_settle(0, &zero, false))
+		return 15;
+	iowq_sleep(0.3);
+	if (!workers_settle(0, &zero, false))
+		return 16;
+	for (i = 0; i < 2; i++)
+		if (write(p[i].w, "a", 1) != 1)
+			return 17;
+	if (iowq_reap(&ring, &cq, 2, 10) != 2 || cq.res[0] != 1 ||
+	    cq.res[1] != 1 || cq.bad)
+		return 18;
+	io_uring_queue_exit(&ring);
+	return 0;
+}
+
+/* Run @fn in a child process in a fresh child cpuset, CPU 1 guarded. */
+static void in_cpuset(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(aff) *self, int (*fn)(void))
+{
+	const char *why;
+	pid_t pid;
+	int status;
+
+	if (geteuid())
+		SKIP(return, "needs root");
+	if (nr_cpus() < 2 || access(ONLINE_PATH, W_OK))
+		SKIP(return, "CPU %d cannot be taken offline", HOTPLUG_CPU);
+	why = cpuset_make();
+	if (why)
+		SKIP(return, "%s", why);
+	start_guard(_metadata, self);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(fn());
+	status = iowq_waitpid(pid, 60);
+	cpu_set_online(HOTPLUG_CPU, 1);
+	rmdir(CG_DIR);
+	ASSERT_NE(-1, status);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+/* A CPU offline when the io-wq was made serves its node once it is up. */
+TEST_F_TIMEOUT(aff, cpuset_cpu_comes_up, 90)
+{
+	in_cpuset(_metadata, self, cpu_comes_up_child);
+}
+
+/* Workers stay inside a cpuset that shrank, across CPU hotplug. */
+TEST_F_TIMEOUT(aff, cpuset_shrinks, 90)
+{
+	in_cpuset(_metadata, self, cpuset_shrinks_child);
 }
 
 TEST_HARNESS_MAIN
