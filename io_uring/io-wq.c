@@ -149,6 +149,7 @@ enum {
 /* io_wq->state */
 enum {
 	IO_WQ_BIT_EXIT,		/* exiting: no new workers, work is cancelled */
+	IO_WQ_BIT_UNUSED,	/* the owner has no ring: no idle worker stays */
 };
 
 /* io_wqe_acct->flags */
@@ -785,6 +786,7 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 	}
 	io_worker_deactivate(worker);
 	if (test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
+	    test_bit(IO_WQ_BIT_UNUSED, &wq->state) ||
 	    acct->nr_workers > acct->max_workers ||
 	    (*timed_out && acct->nr_workers > 1)) {
 		acct->nr_workers--;
@@ -1418,6 +1420,42 @@ out:
 	mutex_unlock(&wq->workers_lock);
 	cpus_read_unlock();
 	return ret;
+}
+
+/**
+ * io_wq_set_unused - the owner task has no io_uring ring left, or has again
+ * @wq: the io-wq of the task
+ * @unused: true when the task's last ring is gone, false when it has one
+ *
+ * An io-wq without a ring keeps no idle worker: those idle now exit at
+ * once, and workers that run out of work later exit rather than wait for
+ * more (a leftover iou-wrk thread looks like a leak and holds up
+ * checkpoint/restore).  Workers busy with work finish it first.
+ */
+void io_wq_set_unused(struct io_wq *wq, bool unused)
+{
+	int node, i;
+
+	if (!unused) {
+		clear_bit(IO_WQ_BIT_UNUSED, &wq->state);
+		return;
+	}
+	set_bit(IO_WQ_BIT_UNUSED, &wq->state);
+	/* a worker checks the bit under acct->lock before it goes idle */
+	smp_mb__after_atomic();
+	for_each_node(node) {
+		for (i = 0; i < IO_WQ_ACCT_NR; i++) {
+			struct io_wqe_acct *acct = &wq->wqes[node]->acct[i];
+			struct hlist_nulls_node *n;
+			struct io_worker *worker;
+
+			raw_spin_lock(&acct->lock);
+			hlist_nulls_for_each_entry(worker, n, &acct->free_list,
+						   free_node)
+				wake_up_process(worker->task);
+			raw_spin_unlock(&acct->lock);
+		}
+	}
 }
 
 /**

@@ -178,6 +178,68 @@ TEST_F_TIMEOUT(sched, idle_workers_exit, 90)
 }
 
 /*
+ * Once the task's last ring is closed, its idle workers (one per account
+ * would stay until the task exits) go at once: a leftover iou-wrk thread
+ * looks like a leak and holds up checkpoint/restore.  A new ring gets
+ * workers again.
+ */
+TEST_F_TIMEOUT(sched, no_ring_no_idle_worker, 60)
+{
+	int n = 3;
+
+	open_pipes(_metadata, self, n);
+	burst(_metadata, self, n);
+	iowq_prep_nop(&self->ring, 100, IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 100, 10));
+	ASSERT_LE(1, iowq_count_workers());
+
+	io_uring_queue_exit(&self->ring);
+	/* well under the idle timeout (5 s) */
+	ASSERT_EQ(0, iowq_wait_workers(0, 0, 0, 1.5));
+
+	ASSERT_EQ(0, io_uring_queue_init(64, &self->ring, 0));
+	memset(&self->cq, 0, sizeof(self->cq));
+	burst(_metadata, self, n);
+}
+
+struct joiner {
+	struct io_uring *ring;
+	int ok;
+	double end;		/* when the thread returned */
+};
+
+static void *joiner_fn(void *arg)
+{
+	struct joiner *j = arg;
+	struct iowq_cq cq = { 0 };
+
+	iowq_pin_cpu(0);
+	iowq_prep_nop(j->ring, 7, IOSQE_ASYNC);
+	j->ok = io_uring_submit(j->ring) == 1 &&
+		!iowq_reap_ud(j->ring, &cq, 7, 10) && !cq.res[7] &&
+		iowq_wait_workers(iowq_gettid(), 1, 1, 5) == 1;
+	j->end = iowq_now();
+	return NULL;
+}
+
+/*
+ * A thread that used a ring (shared, still open) leaves an idle worker:
+ * its exit is not held up by the worker's idle timeout.
+ */
+TEST_F_TIMEOUT(sched, thread_exit_not_held_by_idle_worker, 60)
+{
+	struct joiner j = { .ring = &self->ring };
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, joiner_fn, &j));
+	ASSERT_EQ(0, iowq_join(t, 20));
+	ASSERT_TRUE(j.ok);
+	TH_LOG("joined %.3f s after the thread returned", iowq_now() - j.end);
+	ASSERT_LT(iowq_now() - j.end, 1);
+}
+
+/*
  * The worker shares the submitter's CPU (IOWQ_AFF) and runs 4 KiB reads
  * of a tmpfs file, 32 in flight.  The submitter waits for one completion
  * at a time, but must not be woken to preempt the worker at every
