@@ -4,7 +4,8 @@
  *
  *   iowq_stress [--seed N] [--seconds S] [--threads T] [--hang S]
  *               [--order task|node|auto] [--no-hotplug] [--no-fork]
- *               [--no-signals] [--verbose]
+ *               [--no-signals] [--live-bound S] [--live-scale F]
+ *               [--no-liveness] [--verbose]
  *
  * Without arguments it makes a short run (20 s) with a seed taken from the
  * clock, which is what `make test` runs; `make stress` runs it for longer.
@@ -34,7 +35,12 @@
  *    and exit, exec /bin/true, get SIGKILLed, or end a thread with work
  *    in flight, while the parent's rings have work in flight;
  *  - a second process taking CPU 1 offline and online at random
- *    intervals (root only; CPU 1 is online again at the end).
+ *    intervals (root only; CPU 1 is online again at the end);
+ *  - a liveness thread (see live_main(); --no-liveness leaves it out)
+ *    with two rings of its own, on which a few splices from empty pipes
+ *    and reads of empty pipes linked after a write (and an fsync) block
+ *    io-wq workers until the end of the run, while hashed writes to one
+ *    file, more such chains (pipe fed soon) and async NOPs keep flowing.
  *
  * Invariants (each violation is printed with the seed; any fails the run):
  *  - every SQE gets exactly one CQE (user_data carries a slot and a
@@ -51,7 +57,13 @@
  *    complete, no thread stops making progress for --hang seconds, every
  *    child process ends within --hang seconds;
  *  - the iou-wrk-<tid> workers of a thread are gone within --exit-bound
- *    seconds of its exit, and no worker is left at the end.
+ *    seconds of its exit, and no worker is left at the end;
+ *  - liveness: each flowing request of the liveness thread completes
+ *    within --live-bound x --live-scale seconds (3 s; x10 on a kernel
+ *    with KASAN, lockdep or kmemleak) of its submission, a blocked read or
+ *    splice within that bound of the feeding of its pipe, even while
+ *    other work of the same rings blocks for ever; the summary gives the
+ *    maximum latency seen per kind.
  *
  * Ordering of appends across NUMA nodes: upstream 6.1 queues work on the
  * pool of the node the submitter runs on, so appends submitted from two
@@ -124,10 +136,13 @@ static struct {
 	double hang;
 	double exit_bound;
 	int order;		/* 0 auto, 1 task, 2 node */
-	bool hotplug, fork, signals, cancel_all, repro, verbose;
+	double live_bound, live_scale;	/* scale 0: auto (debug kernel: 10) */
+	bool hotplug, fork, signals, cancel_all, liveness, repro, verbose;
 } opt = {
 	.seconds = 20, .threads = 4, .hang = 60, .exit_bound = 20,
+	.live_bound = 3,
 	.hotplug = true, .fork = true, .signals = true, .cancel_all = true,
+	.liveness = true,
 };
 
 static bool order_strict;
@@ -135,7 +150,7 @@ static bool restart_ok;		/* env IOWQ_STRESS_RESTART_OK set */
 static double t_start, t_end;
 static atomic_int stop_flag;
 static atomic_long nr_violations;
-enum { V_CQE, V_ORDER, V_EXIT, V_HOTPLUG, V_NR };
+enum { V_CQE, V_ORDER, V_EXIT, V_HOTPLUG, V_LIVE, V_NR };
 static atomic_long nr_vcat[V_NR];
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static int cpu_node[CPU_SETSIZE];
@@ -1434,6 +1449,536 @@ static int check_dead(double now, int *nr_workers)
 	return left;
 }
 
+/* ---- liveness: work that can progress completes in bounded time --------- */
+
+/*
+ * One thread of its own, for the whole run, with two rings (both use the
+ * thread's io-wq and its hash map).  On them, some requests block io-wq
+ * workers until the end of the run: splices from empty pipes (IOSQE_ASYNC,
+ * unbound) and the last member of linked chains "write (IOSQE_ASYNC) ->
+ * [fsync] -> read of an empty pipe" (the read is not IOSQE_ASYNC, so it
+ * blocks inside the worker that ran the write).  Meanwhile hashed writes
+ * to one file (IOSQE_ASYNC), more such chains whose pipe is fed after a
+ * short delay, and IOSQE_ASYNC NOPs keep flowing, each held to a latency
+ * bound: submission to CQE, or for the linked read and the splices, the
+ * feeding of their pipe to CQE.  Catches a hash key held while linked
+ * unhashed work runs (writes to the file stall behind a read that is fed
+ * only at the end), and queued work waiting for a worker creation while
+ * an idle worker sleeps (the thread gets SIGUSR1 too, which delays
+ * creations).  The thread raises its bound worker limit, so that the
+ * workers blocked for ever leave room for the flowing work.
+ */
+enum { LK_WRITE, LK_CWRITE, LK_FSYNC, LK_READ, LK_NOP, LK_SPLICE, LK_NR };
+static const char * const lk_name[LK_NR] = {
+	"write", "chain-write", "fsync", "chain-read", "nop", "splice",
+};
+
+#define LV_RINGS	2
+#define LV_RECS		256
+#define LV_PIPES	24
+#define LV_HELD_READS	3	/* chain reads blocked until the end, per ring */
+#define LV_HELD_SPLICES	3	/* splices blocked until the end, per ring */
+#define LV_FLOW		48	/* flowing requests in flight per ring, at most */
+#define LV_SLOTS	64	/* the writes go to this many records of the file */
+#define LV_BOUND_MAX	64	/* bound worker limit of the thread's io-wq */
+
+struct lrec {
+	uint32_t seq;
+	uint8_t busy, kind, held, released, reported;
+	int pipe, len;
+	double t_sub, t_due, t_rel;
+	char buf[RECLEN];
+};
+
+struct lring {
+	int id;
+	struct io_uring ring;
+	struct lrec recs[LV_RECS];
+	int freel[LV_RECS], nfree, inflight, nheld_r, nheld_s;
+	int nwrites;			/* writes (alone or heading a chain) in flight */
+	uint32_t held_cw;		/* seq of the write heading a held chain, 0 none */
+	uint32_t seq;
+	int fd;				/* the shared file, opened for this ring */
+	struct spipe pipes[LV_PIPES];
+	int sink_r, sink_w;
+};
+
+static struct {
+	pthread_t th;
+	bool started;
+	atomic_int tid;
+	_Atomic double heartbeat;
+	bool hb_reported;
+	double bound;
+	char file[32];
+	/* written by the thread, read by main after the join */
+	double max_lat[LK_NR];
+	long n[LK_NR], ncanc[LK_NR], held_reads, held_splices, chains;
+} live;
+
+static struct lring *lring_new(int id)
+{
+	struct lring *r = calloc(1, sizeof(*r));
+	int i, ret, fds[2];
+
+	if (!r)
+		return NULL;
+	r->id = id;
+	ret = io_uring_queue_init(128, &r->ring, 0);
+	if (ret) {
+		violation_cat(V_LIVE, "liveness ring %d: io_uring_queue_init: %s", id,
+			      strerror(-ret));
+		free(r);
+		return NULL;
+	}
+	for (i = 0; i < LV_RECS; i++)
+		r->freel[i] = LV_RECS - 1 - i;
+	r->nfree = LV_RECS;
+	for (i = 0; i < LV_PIPES; i++)
+		ret |= open_pipe(&r->pipes[i], 200 + id * LV_PIPES + i);
+	if (pipe2(fds, O_CLOEXEC))
+		ret = -1;
+	r->sink_r = fds[0];
+	r->sink_w = fds[1];
+	fcntl(r->sink_r, F_SETFL, O_NONBLOCK);
+	r->fd = open(live.file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (ret || r->fd < 0) {
+		violation_cat(V_LIVE, "liveness ring %d: setting up pipes/file failed (errno %d)",
+			      id, errno);
+		exit(KSFT_FAIL);
+	}
+	return r;
+}
+
+static void lring_close(struct lring *r)
+{
+	int i;
+
+	io_uring_queue_exit(&r->ring);
+	for (i = 0; i < LV_PIPES; i++) {
+		close(r->pipes[i].r);
+		close(r->pipes[i].w);
+	}
+	close(r->sink_r);
+	close(r->sink_w);
+	close(r->fd);
+	free(r);
+}
+
+static struct lrec *lrec_alloc(struct lring *r, int kind, double now)
+{
+	struct lrec *rec;
+
+	if (!r->nfree)
+		return NULL;
+	rec = &r->recs[r->freel[--r->nfree]];
+	memset(rec, 0, offsetof(struct lrec, buf));
+	rec->seq = ++r->seq;
+	rec->kind = kind;
+	rec->busy = 1;
+	rec->pipe = -1;
+	rec->t_sub = now;
+	r->inflight++;
+	if (kind == LK_WRITE || kind == LK_CWRITE)
+		r->nwrites++;
+	return rec;
+}
+
+static uint64_t lrec_ud(struct lring *r, struct lrec *rec)
+{
+	return ((uint64_t)rec->seq << 16) | (uint64_t)(rec - r->recs);
+}
+
+/* The time from which @rec must complete within the bound; 0: not yet. */
+static double lrec_since(struct lrec *rec)
+{
+	if (rec->kind == LK_READ || rec->kind == LK_SPLICE)
+		return rec->released ? rec->t_rel : 0;
+	return rec->t_sub;
+}
+
+static void lrec_release(struct lring *r, struct lrec *rec, double now)
+{
+	struct spipe *p = &r->pipes[rec->pipe];
+	char buf[RECLEN];
+	int i, n;
+
+	for (i = 0; i < rec->len; i++)
+		buf[i] = pipe_byte(p, p->written + i);
+	n = write(p->w, buf, rec->len);
+	if (n == rec->len) {
+		p->written += n;
+		rec->released = 1;
+		rec->t_rel = now;
+	} else {
+		violation_cat(V_LIVE, "liveness ring %d: feeding a pipe: %d (%s)", r->id, n,
+			      n < 0 ? strerror(errno) : "short");
+	}
+}
+
+static void lrec_prep_write(struct lring *r, struct io_uring_sqe *sqe,
+			    struct lrec *rec, struct prng *p)
+{
+	int n = snprintf(rec->buf, RECLEN, "L r=%d s=%u", r->id, rec->seq);
+
+	memset(rec->buf + n, '.', RECLEN - 1 - n);
+	rec->buf[RECLEN - 1] = '\n';
+	io_uring_prep_write(sqe, r->fd, rec->buf, RECLEN,
+			    (uint64_t)rnd_n(p, LV_SLOTS) * RECLEN);
+	sqe->flags |= IOSQE_ASYNC;
+}
+
+/*
+ * Queue one flowing or blocking item on @r; false if there is no room.
+ * LK_READ makes a chain write -> [fsync] -> read, blocked until the end
+ * if @held.
+ */
+static bool live_prep(struct lring *r, struct prng *p, int what, double now,
+		      bool held)
+{
+	struct io_uring_sqe *sqe;
+	struct lrec *rec;
+	bool fsync;
+	int k, len, i;
+
+	switch (what) {
+	case LK_WRITE:
+	case LK_NOP:
+		sqe = io_uring_get_sqe(&r->ring);
+		if (!sqe)
+			return false;
+		rec = lrec_alloc(r, what, now);
+		if (what == LK_WRITE) {
+			lrec_prep_write(r, sqe, rec, p);
+		} else {
+			io_uring_prep_nop(sqe);
+			sqe->flags |= IOSQE_ASYNC;
+		}
+		sqe->user_data = lrec_ud(r, rec);
+		return true;
+	case LK_SPLICE:
+		k = find_idle_pipe(p, r->pipes, LV_PIPES);
+		if (k < 0 || r->nheld_s >= LV_HELD_SPLICES)
+			return false;
+		sqe = io_uring_get_sqe(&r->ring);
+		if (!sqe)
+			return false;
+		rec = lrec_alloc(r, what, now);
+		rec->pipe = k;
+		rec->held = 1;
+		rec->len = 1 + rnd_n(p, RECLEN);
+		r->pipes[k].rec = rec - r->recs;
+		io_uring_prep_splice(sqe, r->pipes[k].r, -1, r->sink_w, -1, rec->len, 0);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = lrec_ud(r, rec);
+		r->nheld_s++;
+		live.held_splices++;
+		return true;
+	default:	/* a chain: write -> [fsync] -> read */
+		fsync = rnd_pct(p, 50);
+		len = fsync ? 3 : 2;
+		k = find_idle_pipe(p, r->pipes, LV_PIPES);
+		if (k < 0 || io_uring_sq_space_left(&r->ring) < (unsigned int)len ||
+		    r->nfree < len)
+			return false;
+		for (i = 0; i < len; i++) {
+			sqe = io_uring_get_sqe(&r->ring);
+			if (i == 0) {
+				rec = lrec_alloc(r, LK_CWRITE, now);
+				lrec_prep_write(r, sqe, rec, p);
+				if (held)
+					r->held_cw = rec->seq;
+			} else if (i < len - 1) {
+				rec = lrec_alloc(r, LK_FSYNC, now);
+				io_uring_prep_fsync(sqe, r->fd, 0);
+			} else {
+				rec = lrec_alloc(r, LK_READ, now);
+				rec->pipe = k;
+				rec->held = held;
+				rec->len = 1 + rnd_n(p, RECLEN);
+				/* fed a bit later: mostly soon, sometimes after a while */
+				rec->t_due = now + 0.01 + rnd_f(p) * (rnd_pct(p, 10) ? 1.5 : 0.3);
+				r->pipes[k].rec = rec - r->recs;
+				io_uring_prep_read(sqe, r->pipes[k].r, rec->buf, rec->len, 0);
+			}
+			if (i < len - 1)
+				sqe->flags |= IOSQE_IO_LINK;
+			sqe->user_data = lrec_ud(r, rec);
+		}
+		if (held) {
+			r->nheld_r++;
+			live.held_reads++;
+		}
+		live.chains++;
+		return true;
+	}
+}
+
+static void live_submit(struct lring *r)
+{
+	double end = iowq_now() + opt.hang;
+
+	while (io_uring_sq_ready(&r->ring)) {
+		int ret = io_uring_submit(&r->ring);
+
+		if (ret >= 0)
+			continue;
+		if ((ret == -EINTR || ret == -EAGAIN || ret == -EBUSY) && iowq_now() < end) {
+			iowq_sleep(0.001);
+			continue;
+		}
+		violation_cat(V_LIVE, "liveness ring %d: io_uring_submit: %s", r->id,
+			      strerror(-ret));
+		break;
+	}
+}
+
+static void live_complete(struct lring *r, uint64_t ud, int res, double now)
+{
+	uint32_t idx = ud & 0xffff;
+	struct lrec *rec = idx < LV_RECS ? &r->recs[idx] : NULL;
+	const char *bad = NULL;
+	struct spipe *p;
+	double since, lat;
+	int i;
+
+	if (!rec || !rec->busy || rec->seq != (uint32_t)(ud >> 16)) {
+		violation_cat(V_LIVE, "liveness ring %d: CQE for no pending request: ud=%#" PRIx64
+			      " res=%d", r->id, ud, res);
+		return;
+	}
+	if (res == -ECANCELED || res == -EINTR) {
+		/* (stock 6.1 cancels queued work when creations keep failing) */
+		live.ncanc[rec->kind]++;
+	} else {
+		switch (rec->kind) {
+		case LK_WRITE:
+		case LK_CWRITE:
+			if (res != RECLEN)
+				bad = "want 64";
+			break;
+		case LK_FSYNC:
+		case LK_NOP:
+			if (res != 0)
+				bad = "want 0";
+			break;
+		case LK_READ:
+		case LK_SPLICE:
+			p = &r->pipes[rec->pipe];
+			if (res <= 0 || res > rec->len || p->consumed + res > p->written) {
+				bad = "want 1..len, no more than was fed";
+				break;
+			}
+			if (rec->kind == LK_READ) {
+				for (i = 0; i < res && !bad; i++)
+					if ((uint8_t)rec->buf[i] != pipe_byte(p, p->consumed + i))
+						bad = "not the pipe's data";
+			}
+			p->consumed += res;
+			break;
+		}
+	}
+	if (bad)
+		violation_cat(V_LIVE, "liveness ring %d: %s ud=%#" PRIx64 " (len %d) completed with %d (%s): %s",
+			      r->id, lk_name[rec->kind], ud, rec->len, res,
+			      res < 0 ? strerror(-res) : "ok", bad);
+	if (rec->pipe >= 0)
+		r->pipes[rec->pipe].rec = -1;
+	since = lrec_since(rec);
+	if (!since)	/* completed before its pipe was fed: cancelled, or bad */
+		since = now;
+	lat = now - since;
+	if (lat > live.max_lat[rec->kind])
+		live.max_lat[rec->kind] = lat;
+	live.n[rec->kind]++;
+	if (lat > live.bound && !rec->reported)
+		violation_cat(V_LIVE, "liveness ring %d: %s ud=%#" PRIx64 " completed %.2f s after it %s (bound %.1f s)",
+			      r->id, lk_name[rec->kind], ud, lat,
+			      rec->kind == LK_READ || rec->kind == LK_SPLICE ?
+			      "was fed" : "was submitted", live.bound);
+	if (rec->held && rec->kind == LK_READ)
+		r->nheld_r--;
+	if (rec->held && rec->kind == LK_SPLICE)
+		r->nheld_s--;
+	if (rec->kind == LK_WRITE || rec->kind == LK_CWRITE)
+		r->nwrites--;
+	if (rec->kind == LK_CWRITE && rec->seq == r->held_cw)
+		r->held_cw = 0;
+	rec->busy = 0;
+	r->freel[r->nfree++] = idx;
+	r->inflight--;
+}
+
+/* Feed what is due (everything if @all), drain the sink, reap. */
+static void live_service(struct lring *r, bool all, double wait)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, n = 0;
+	double now = iowq_now();
+	char buf[4096];
+	int i;
+
+	while (read(r->sink_r, buf, sizeof(buf)) > 0)
+		;
+	for (i = 0; i < LV_RECS; i++) {
+		struct lrec *rec = &r->recs[i];
+
+		if (rec->busy && rec->pipe >= 0 && !rec->released &&
+		    (all || (!rec->held && now >= rec->t_due)))
+			lrec_release(r, rec, now);
+	}
+	if (wait > 0 && r->inflight)
+		iowq_wait_cqe(&r->ring, &cqe, wait);	/* reaped below */
+	now = iowq_now();
+	io_uring_for_each_cqe(&r->ring, head, cqe) {
+		live_complete(r, cqe->user_data, cqe->res, now);
+		n++;
+	}
+	io_uring_cq_advance(&r->ring, n);
+}
+
+/* Report what is pending beyond the bound (once per request). */
+static void live_check(struct lring *r, double now)
+{
+	int i;
+
+	for (i = 0; i < LV_RECS; i++) {
+		struct lrec *rec = &r->recs[i];
+		double since = lrec_since(rec);
+
+		if (!rec->busy || rec->reported || !since || now - since <= live.bound)
+			continue;
+		rec->reported = 1;
+		violation_cat(V_LIVE, "liveness ring %d: %s ud=%#" PRIx64 " pending %.1f s after it %s (bound %.1f s; %d chain reads and %d splices of the ring blocked until the end)",
+			      r->id, lk_name[rec->kind], lrec_ud(r, rec), now - since,
+			      rec->kind == LK_READ || rec->kind == LK_SPLICE ?
+			      "was fed" : "was submitted", live.bound, r->nheld_r, r->nheld_s);
+	}
+}
+
+static void *live_main(void *arg)
+{
+	struct lring *lr[LV_RINGS];
+	unsigned int lim[2] = { LV_BOUND_MAX, 0 };
+	double now, last_check = 0, next_sub = 0, end, next_held, quiet = 0;
+	int hring = 0, hstate = 0;	/* held chain: 1 writes stop, 2 submitted */
+	struct prng p;
+	int i, n, ret, left;
+
+	(void)arg;
+	prng_init(&p, 6, 0);
+	atomic_store(&live.tid, iowq_gettid());
+	atomic_store(&live.heartbeat, iowq_now());
+	for (i = 0; i < LV_RINGS; i++) {
+		lr[i] = lring_new(i);
+		if (!lr[i]) {
+			while (i--)
+				lring_close(lr[i]);
+			return NULL;
+		}
+	}
+	/* the io-wq exists from the first submission; then room for the blocked */
+	if (iowq_touch(&lr[0]->ring))
+		violation_cat(V_LIVE, "liveness: the first async NOP did not complete");
+	ret = io_uring_register_iowq_max_workers(&lr[0]->ring, lim);
+	if (ret)
+		violation_cat(V_LIVE, "liveness: IORING_REGISTER_IOWQ_MAX_WORKERS: %d", ret);
+	next_held = iowq_now() + 0.5 + rnd_f(&p) * 2;
+
+	while (!atomic_load(&stop_flag)) {
+		struct lring *r = lr[rnd_n(&p, LV_RINGS)];
+		bool sub;
+
+		now = iowq_now();
+		atomic_store(&live.heartbeat, now);
+		/* a batch every 5 ms on average: a flow, not a flood */
+		sub = now >= next_sub;
+		if (sub)
+			next_sub = now + rnd_f(&p) * 0.01;
+		/*
+		 * A chain blocked until the end must be the last hashed work
+		 * of the file when a worker takes it, so that its fsync and
+		 * read run on that worker (else they are queued apart): stop
+		 * the writes, wait until none is in flight, submit the chain
+		 * alone and resume the writes once its write has completed.
+		 */
+		if (hstate == 0 && now >= next_held) {
+			hring = rnd_n(&p, LV_RINGS);
+			if (lr[hring]->nheld_r >= LV_HELD_READS)
+				hring = !hring;
+			if (lr[hring]->nheld_r < LV_HELD_READS) {
+				hstate = 1;
+				quiet = now;
+			} else {
+				next_held = 1e30;
+			}
+		}
+		if (hstate == 1 && !lr[0]->nwrites && !lr[1]->nwrites &&
+		    live_prep(lr[hring], &p, LK_READ, now, true)) {
+			live_submit(lr[hring]);
+			hstate = 2;
+		}
+		if ((hstate == 2 && !lr[hring]->held_cw) ||
+		    (hstate && now - quiet > 2 * live.bound)) {
+			/* (writes that did not end in time are reported) */
+			hstate = 0;
+			next_held = now + 0.5 + rnd_f(&p) * 5;
+		}
+		if (sub && r->inflight - r->nheld_r - r->nheld_s < LV_FLOW) {
+			bool writes = !hstate;
+
+			for (n = rnd_n(&p, 4); n > 0; n--)
+				if (writes)
+					live_prep(r, &p, LK_WRITE, now, false);
+			for (n = rnd_n(&p, 4); n > 0; n--)
+				live_prep(r, &p, LK_NOP, now, false);
+			if (rnd_pct(&p, 20) && writes)
+				live_prep(r, &p, LK_READ, now, false);
+			if (rnd_pct(&p, 2))
+				live_prep(r, &p, LK_SPLICE, now, false);
+			live_submit(r);
+		}
+		for (i = 0; i < LV_RINGS; i++)
+			live_service(lr[i], false, lr[i] == r ? 0.001 + rnd_f(&p) * 0.004 : 0);
+		if (now - last_check >= 0.1) {
+			last_check = now;
+			for (i = 0; i < LV_RINGS; i++)
+				live_check(lr[i], now);
+		}
+	}
+
+	/* the end: feed every pipe, everything must complete within the bound */
+	end = iowq_now() + live.bound + opt.hang;
+	do {
+		now = iowq_now();
+		atomic_store(&live.heartbeat, now);
+		for (left = 0, i = 0; i < LV_RINGS; i++) {
+			live_service(lr[i], true, 0.005);
+			live_check(lr[i], iowq_now());
+			left += lr[i]->inflight;
+		}
+	} while (left && now < end);
+	if (left)
+		violation_cat(V_LIVE, "liveness: %d requests still pending %.0f s after the end",
+			      left, live.bound + opt.hang);
+	for (i = 0; i < LV_RINGS; i++) {
+		for (n = 0; n < LV_PIPES && !left; n++) {
+			struct spipe *sp = &lr[i]->pipes[n];
+			uint64_t rest = 0;
+			char buf[256];
+
+			fcntl(sp->r, F_SETFL, O_NONBLOCK);
+			while ((ret = read(sp->r, buf, sizeof(buf))) > 0)
+				rest += ret;
+			if (rest != sp->written - sp->consumed)
+				violation_cat(V_LIVE, "liveness ring %d: pipe %d: %" PRIu64 " bytes fed, %" PRIu64 " consumed by requests, %" PRIu64 " left in it",
+					      lr[i]->id, n, sp->written, sp->consumed, rest);
+		}
+		lring_close(lr[i]);
+	}
+	return NULL;
+}
+
 /* ---- signals ------------------------------------------------------------ */
 
 static void on_usr1(int sig)
@@ -1454,6 +1999,11 @@ static void *signal_main(void *arg)
 		pid_t tid = atomic_load(&s->tid);
 
 		if (atomic_load(&s->running) && tid > 0 &&
+		    !syscall(SYS_tgkill, pid, tid, SIGUSR1))
+			atomic_fetch_add(&st_signals, 1);
+		/* the liveness thread too: its worker creations get delayed */
+		tid = atomic_load(&live.tid);
+		if (opt.liveness && tid > 0 && rnd_pct(&p, 20) &&
 		    !syscall(SYS_tgkill, pid, tid, SIGUSR1))
 			atomic_fetch_add(&st_signals, 1);
 		iowq_sleep(0.0005 + rnd_f(&p) * 0.01);
@@ -2064,9 +2614,10 @@ static void on_alarm(int sig)
 	_exit(KSFT_FAIL);
 }
 
-static bool our_iowq(void)
+/* Whether the kernel log holds one of the NULL-terminated strings. */
+static bool klog_has(const char * const *what)
 {
-	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), i;
 	bool found = false;
 	char *buf;
 
@@ -2078,10 +2629,31 @@ static bool our_iowq(void)
 	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, n);
 	if (n > 0) {
 		buf[n] = 0;
-		found = strstr(buf, "io-wq: per-node pools") != NULL;
+		for (i = 0; what[i] && !found; i++)
+			found = strstr(buf, what[i]) != NULL;
 	}
 	free(buf);
 	return found;
+}
+
+static bool our_iowq(void)
+{
+	static const char * const banner[] = { "io-wq: per-node pools", NULL };
+
+	return klog_has(banner);
+}
+
+/* KASAN, lockdep or kmemleak: the harness's DEBUG=1 kernel, ~11x slower */
+static bool debug_kernel(void)
+{
+	static const char * const banners[] = {
+		"KernelAddressSanitizer initialized",
+		"Lock dependency validator",
+		"kmemleak: Kernel memory leak detector initialized",
+		NULL
+	};
+
+	return klog_has(banners);
 }
 
 static void usage(const char *prog)
@@ -2089,7 +2661,11 @@ static void usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [--seed N] [--seconds S] [--threads T] [--hang S]\n"
 		"          [--exit-bound S] [--order auto|task|node] [--no-hotplug]\n"
-		"          [--no-fork] [--no-signals] [--no-cancel-all] [--verbose]\n", prog);
+		"          [--no-fork] [--no-signals] [--no-cancel-all]\n"
+		"          [--live-bound S] [--live-scale F] [--no-liveness] [--verbose]\n"
+		"  --live-bound S   latency bound of the liveness invariant (default 3 s),\n"
+		"                   multiplied by --live-scale (default: 10 on a kernel\n"
+		"                   with KASAN, lockdep or kmemleak, 1 otherwise)\n", prog);
 	exit(2);
 }
 
@@ -2106,6 +2682,9 @@ static void parse_args(int argc, char **argv)
 		{ "no-fork", no_argument, NULL, 'F' },
 		{ "no-signals", no_argument, NULL, 'S' },
 		{ "no-cancel-all", no_argument, NULL, 'A' },
+		{ "live-bound", required_argument, NULL, 'L' },
+		{ "live-scale", required_argument, NULL, 'M' },
+		{ "no-liveness", no_argument, NULL, 'N' },
 		{ "repro-cancel-chain", no_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -2147,6 +2726,15 @@ static void parse_args(int argc, char **argv)
 		case 'A':
 			opt.cancel_all = false;
 			break;
+		case 'L':
+			opt.live_bound = atof(optarg);
+			break;
+		case 'M':
+			opt.live_scale = atof(optarg);
+			break;
+		case 'N':
+			opt.liveness = false;
+			break;
 		case 'R':
 			opt.repro = true;
 			break;
@@ -2158,7 +2746,8 @@ static void parse_args(int argc, char **argv)
 		}
 	}
 	if (optind < argc || opt.seconds <= 0 || opt.threads < 1 ||
-	    opt.threads > MAX_SLOTS || opt.hang < 1)
+	    opt.threads > MAX_SLOTS || opt.hang < 1 || opt.live_bound <= 0 ||
+	    opt.live_scale < 0)
 		usage(argv[0]);
 	if (!have_seed) {
 		struct timespec ts;
@@ -2267,7 +2856,7 @@ int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	struct rlimit rl = { 65536, 65536 };
-	long v_cqe, v_order, v_exit, v_hp, nrecs = 0, total = 0;
+	long v_cqe, v_order, v_exit, v_hp, v_live, nrecs = 0, total = 0;
 	const char *hp_skip;
 	double now, last_progress, last_check = 0, secs;
 	pthread_t sig_th, fork_th, closer;
@@ -2282,7 +2871,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("# iowq_stress: seed=%" PRIu64 " seconds=%g (rerun: iowq_stress --seed %" PRIu64 " --seconds %g)\n",
 	       opt.seed, opt.seconds, opt.seed, opt.seconds);
-	printf("TAP version 13\n1..4\n");
+	printf("TAP version 13\n1..5\n");
 	fflush(stdout);
 
 	setrlimit(RLIMIT_NOFILE, &rl);
@@ -2305,6 +2894,11 @@ int main(int argc, char **argv)
 				cpu_node[i] = n;
 	}
 	order_strict = opt.order == 1 || (opt.order == 0 && our_iowq());
+	if (!opt.live_scale)
+		opt.live_scale = debug_kernel() ? 10 : 1;
+	live.bound = opt.live_bound * opt.live_scale;
+	snprintf(live.file, sizeof(live.file), "live.dat");
+	unlink(live.file);
 	if (!getcwd(cwd, sizeof(cwd)))
 		strcpy(cwd, "?");
 	for (i = 0; i < NFILES; i++) {
@@ -2319,6 +2913,12 @@ int main(int argc, char **argv)
 	       order_strict ? "task (across nodes)" : "node", opt.cancel_all ? "on" : "off",
 	       hp_skip ? hp_skip : "on",
 	       opt.fork ? "on" : "off", opt.signals ? "on" : "off", cwd);
+	if (opt.liveness)
+		printf("# liveness: latency bound %.1f s (%g s x %g), up to %d chain reads and %d splices per ring blocked until the end\n",
+		       live.bound, opt.live_bound, opt.live_scale, LV_HELD_READS,
+		       LV_HELD_SPLICES);
+	else
+		printf("# liveness: off\n");
 	fflush(stdout);
 
 	t_start = iowq_now();
@@ -2327,6 +2927,12 @@ int main(int argc, char **argv)
 	for (i = 0; i < opt.threads; i++) {
 		slots[i].idx = i;
 		spawn(&slots[i]);
+	}
+	if (opt.liveness) {
+		atomic_store(&live.heartbeat, iowq_now());
+		live.started = !pthread_create(&live.th, NULL, live_main, NULL);
+		if (!live.started)
+			violation_cat(V_LIVE, "pthread_create (liveness) failed");
 	}
 	if (opt.signals)
 		pthread_create(&sig_th, NULL, signal_main, NULL);
@@ -2347,6 +2953,12 @@ int main(int argc, char **argv)
 				violation("thread %d (slot %d gen %d) made no progress for %.0f s",
 					  atomic_load(&s->tid), i, s->gen, opt.hang);
 			}
+		}
+		if (live.started && !live.hb_reported &&
+		    now - atomic_load(&live.heartbeat) > opt.hang) {
+			live.hb_reported = true;
+			violation_cat(V_LIVE, "liveness thread %d made no progress for %.0f s",
+				      atomic_load(&live.tid), opt.hang);
 		}
 		service_rings(now, now - last_check >= 1);
 		if (now - last_check >= 1) {
@@ -2390,6 +3002,19 @@ int main(int argc, char **argv)
 	}
 	if (opt.signals)
 		pthread_join(sig_th, NULL);
+	if (live.started) {
+		pid_t tid = atomic_load(&live.tid);
+
+		if (iowq_join(live.th, live.bound + 2 * opt.hang + 10)) {
+			violation_cat(V_LIVE, "the liveness thread did not end");
+			printf("not ok 5 liveness: ending the liveness thread hung\n");
+			printf("# seed=%" PRIu64 ": FAIL\n", opt.seed);
+			fflush(stdout);
+			_exit(KSFT_FAIL);
+		}
+		if (tid > 0)
+			add_dead(tid);
+	}
 	if (opt.fork)
 		pthread_join(fork_th, NULL);
 	hotplug_stop();
@@ -2419,6 +3044,7 @@ int main(int argc, char **argv)
 	v_order = atomic_load(&nr_vcat[V_ORDER]);
 	v_exit = atomic_load(&nr_vcat[V_EXIT]);
 	v_hp = atomic_load(&nr_vcat[V_HOTPLUG]);
+	v_live = atomic_load(&nr_vcat[V_LIVE]);
 	secs = iowq_now() - t_start;
 
 	say("# seed=%" PRIu64 ": %ld SQEs, %ld CQEs, %ld discarded with a closed ring, %.0f ops/s over %.0f s\n",
@@ -2438,6 +3064,17 @@ int main(int argc, char **argv)
 	    atomic_load(&st_children[1]), atomic_load(&st_children[2]),
 	    atomic_load(&st_children[3]), hp ? hp->offline : 0, hp ? hp->online : 0,
 	    hp ? hp->failed : 0, nrecs);
+	if (opt.liveness) {
+		long canc = 0;
+
+		say("#   liveness (bound %.1f s): max latency", live.bound);
+		for (i = 0; i < LK_NR; i++) {
+			say(" %s=%.3fs/%ld", lk_name[i], live.max_lat[i], live.n[i]);
+			canc += live.ncanc[i];
+		}
+		say("; %ld chains, blocked until the end: %ld chain reads, %ld splices; cancelled %ld\n",
+		    live.chains, live.held_reads, live.held_splices, canc);
+	}
 
 	printf("%s 1 cqe: every SQE one CQE, plausible results (%ld violations)\n",
 	       v_cqe ? "not ok" : "ok", v_cqe);
@@ -2450,6 +3087,11 @@ int main(int argc, char **argv)
 	else
 		printf("%s 4 hotplug: CPU %d taken offline by a second process, online at the end (%ld violations)\n",
 		       v_hp ? "not ok" : "ok", HOTPLUG_CPU, v_hp);
+	if (opt.liveness)
+		printf("%s 5 liveness: writes, linked write-fsync-read chains, async NOPs within %.1f s while other work blocks until the end (%ld violations)\n",
+		       v_live ? "not ok" : "ok", live.bound, v_live);
+	else
+		printf("ok 5 liveness # SKIP disabled by --no-liveness\n");
 	n = atomic_load(&nr_violations);
 	printf("# seed=%" PRIu64 ": %s (%d violations)\n", opt.seed, n ? "FAIL" : "PASS", n);
 	fflush(stdout);
@@ -2459,5 +3101,6 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "order-%d.dat", i);
 		unlink(name);
 	}
+	unlink(live.file);
 	return n ? KSFT_FAIL : KSFT_PASS;
 }
