@@ -35,7 +35,10 @@ SPLATS = [
 ]
 SPLAT_RE = re.compile("|".join(SPLATS))
 KLINE_RE = re.compile(r"^\[\s*\d+\.\d+\]")
-TAP_RE = re.compile(r"^(not ok|ok) \d+ (.*?)(\s+#\s*(SKIP|skip|XFAIL)(.*))?$")
+# kselftest_harness.h reports a skipped case as "ok N # SKIP why", without
+# its name: that comes from the "#  RUN  fixture.case ..." line before it.
+TAP_RE = re.compile(r"^(not ok|ok) \d+ ?(.*?)(\s*#\s*(SKIP|skip|XFAIL)(.*))?$")
+RUN_RE = re.compile(r"^#\s+RUN\s+(\S+)")
 
 
 def qemu_cmd(a):
@@ -129,7 +132,8 @@ class Judge:
         self.cur_rc_only = False   # judged by its exit status alone
         self.cur_t0 = 0.0
         self.durations = {}        # binary -> seconds (host clock)
-        self.cur_tap = []
+        self.cur_tap = []          # (TAP match, case named by the last RUN line)
+        self.cur_run = None
         self.cur_out = []
         self.in_dmesg = False
         self.in_leaks = False
@@ -160,7 +164,10 @@ class Judge:
             self.cur_out.append(line)
             m = None if self.cur_rc_only else TAP_RE.match(line.strip())
             if m:
-                self.cur_tap.append(m)
+                self.cur_tap.append((m, self.cur_run))
+            r = None if self.cur_rc_only else RUN_RE.match(line.strip())
+            if r:
+                self.cur_run = r.group(1)
         if self.verbose:
             print(line, flush=True)
 
@@ -172,6 +179,7 @@ class Judge:
         elif word == "BEGIN":
             name, _, flags = rest.partition(" ")
             self.cur, self.cur_tap, self.cur_out = name, [], []
+            self.cur_run = None
             self.cur_rc_only = "rc-only" in flags.split()
             self.cur_t0 = time.monotonic()
         elif word == "END":
@@ -204,9 +212,9 @@ class Judge:
 
     def finish_binary(self, name, rc):
         failed_case = False
-        for m in self.cur_tap:
-            case = m.group(2).strip()
-            if case.startswith("# "):
+        for m, run in self.cur_tap:
+            case = m.group(2).strip() or run or ""
+            if not case or case.startswith("# "):
                 continue
             if m.group(4) and m.group(4).upper() == "SKIP":
                 self.report("SKIP", f"{name}.{case}", (m.group(5) or "").strip())
