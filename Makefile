@@ -64,7 +64,7 @@ PKGS := linux-source-6.1 qemu-system-x86 liburing-dev busybox-static bc \
 	make file patch sparse gnuplot-nox fio dpkg-dev g++
 
 .NOTPARALLEL:
-.PHONY: help deps kernel source initramfs run test stress bench shell check patches \
+.PHONY: help deps kernel source initramfs run test test-topologies stress bench shell check patches \
 	clean distclean
 
 help:
@@ -73,6 +73,8 @@ help:
 	@echo "  make run         build what is missing, boot, run the io-wq demo"
 	@echo "  make test        build what is missing, boot, run the selftests and"
 	@echo "                   liburing's regression suite (LIBURING=0: not it)"
+	@echo "  make test-topologies  the selftests at SMP:NODES 2:1 2:2 4:2 4:4"
+	@echo "                   (TOPOLOGIES=; LIBURING=1: with liburing's tests)"
 	@echo "  make stress      boot, run the stress program (SECONDS=, SEED=)"
 	@echo "  make bench       io-wq against stock 6.1, side by side (BENCH=, BOOTS=)"
 	@echo "  make kernel      build the kernel (VARIANT=ours|stock, DEBUG=1)"
@@ -113,6 +115,26 @@ run: deps kernel initramfs
 test: deps kernel initramfs
 	@echo "==> testing $(KNAME) (serial log: $(B)/logs/test-$(KNAME).log)"
 	@$(VM) --initrd $(TEST_INITRD) --log $(B)/logs/test-$(KNAME).log test
+
+# The selftests on every topology the harness offers (SMP:NODES each), one
+# boot each, with a summary line per topology at the end.  liburing's tests
+# do not depend on the topology: they run only with LIBURING=1 given.
+TOPOLOGIES ?= 2:1 2:2 4:2 4:4
+TOPO_INITRD := $(if $(filter command line,$(origin LIBURING)),$(TEST_INITRD),$(INITRD))
+
+test-topologies: deps kernel initramfs
+	@set -o pipefail; rm -f $(B)/logs/topologies-$(KNAME).txt; fail=; \
+	for t in $(TOPOLOGIES); do \
+		smp=$${t%%:*}; nodes=$${t##*:}; \
+		log=$(B)/logs/test-$(KNAME)-smp$$smp-nodes$$nodes.log; \
+		echo "==> testing $(KNAME) at SMP=$$smp NODES=$$nodes (serial log: $$log)"; \
+		$(VM) --smp $$smp --nodes $$nodes --initrd $(TOPO_INITRD) --log $$log \
+			test | tee $(B)/logs/topology.out || fail="$$fail $$t"; \
+		echo "SMP=$$smp NODES=$$nodes: $$(tail -n 1 $(B)/logs/topology.out)" \
+			>> $(B)/logs/topologies-$(KNAME).txt; \
+	done; \
+	echo "==> $(KNAME) on every topology:"; cat $(B)/logs/topologies-$(KNAME).txt; \
+	[ -z "$$fail" ] || { echo "failed at SMP:NODES$$fail" >&2; exit 1; }
 
 # The stress program for SECONDS (a random seed unless SEED is given); the
 # guest kills it SECONDS + 300 s after it started, the host 600 s later.
