@@ -148,7 +148,7 @@ def run_boot(a, n, total, boot, t_start):
         problems.append("iowq-bench did not finish")
     if boot.boot_line is not None:
         upstream = "io-wq=upstream" in boot.boot_line
-        if upstream != (boot.label == "stock"):
+        if upstream != (boot.label == "stock" and not a.before):
             problems.append(f"the {boot.label} kernel says {boot.boot_line}: wrong kernel?")
     if problems:
         print(f"\nbench: boot {n}/{total} ({boot.label}) FAILED after {secs:.0f} s:")
@@ -398,6 +398,9 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--stock", required=True)
     p.add_argument("--ours", required=True)
+    p.add_argument("--before", action="store_true",
+                   help="the --stock kernel is an earlier build of our io-wq "
+                        "(a before/after comparison), not upstream")
     p.add_argument("--initrd", required=True)
     p.add_argument("--boots", type=int, default=3)
     p.add_argument("--only", default="")
