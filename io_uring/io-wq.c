@@ -413,20 +413,22 @@ static bool io_acct_claim_free(struct io_wqe_acct *acct)
 }
 
 /*
- * Does runnable queued work of @acct want an idle worker?  Workers already
- * woken or starting will take some units; a slot reserved for a worker not
- * created yet does not count here: an idle worker serves at once, while the
- * creation may be slow, retried or fail (the creator drops the reservation
- * when it finds it unneeded).
+ * Claim an idle worker if runnable queued work of @acct wants one.  Workers
+ * already woken or starting will take some units; a slot reserved for a
+ * worker not created yet does not count here: an idle worker serves at
+ * once, while the creation may be slow, retried or fail (the creator drops
+ * the reservation when it finds it unneeded).  Returns true if one was
+ * claimed.
  */
-static bool io_acct_wants_free(struct io_wqe_acct *acct)
+static bool io_acct_wake_free(struct io_wqe_acct *acct)
 {
 	lockdep_assert_held(&acct->lock);
 
 	return io_acct_runnable(acct) &&
 	       acct->nr_coming - acct->nr_reserved < acct->nr_units &&
 	       atomic_read(&acct->nr_running) - acct->nr_reserved <
-	       READ_ONCE(acct->wqe->nr_cpus);
+	       READ_ONCE(acct->wqe->nr_cpus) &&
+	       io_acct_claim_free(acct);
 }
 
 /*
@@ -442,7 +444,7 @@ static void io_acct_activate(struct io_wqe_acct *acct)
 
 	lockdep_assert_held(&acct->lock);
 
-	if (!io_acct_wants_free(acct) || io_acct_claim_free(acct))
+	if (!io_acct_runnable(acct) || io_acct_wake_free(acct))
 		return;
 	if (acct->nr_coming >= acct->nr_units ||
 	    atomic_read(&acct->nr_running) >= READ_ONCE(acct->wqe->nr_cpus) ||
@@ -945,8 +947,8 @@ static void io_acct_create_failed(struct io_wqe_acct *acct)
 	raw_spin_lock(&acct->lock);
 	if (io_acct_unreserve(acct, acct->nr_reserved))
 		io_acct_take_all(acct, &cancel);
-	else if (io_acct_wants_free(acct))
-		io_acct_claim_free(acct);
+	else
+		io_acct_wake_free(acct);
 	raw_spin_unlock(&acct->lock);
 	io_run_cancel_list(acct_wq(acct), &cancel);
 }
@@ -976,7 +978,7 @@ static void io_acct_create_workers(struct io_wqe_acct *acct)
 		    atomic_read(&acct->nr_running) - acct->nr_reserved >=
 		    READ_ONCE(acct->wqe->nr_cpus) ||
 		    test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
-		    (io_acct_wants_free(acct) && io_acct_claim_free(acct))) {
+		    io_acct_wake_free(acct)) {
 			io_acct_unreserve(acct, 1);
 			raw_spin_unlock(&acct->lock);
 			continue;
