@@ -61,11 +61,12 @@ VM = python3 harness/vm.py --kernel $(BZIMAGE) \
 # Debian packages the project needs (command or file that proves each).
 PKGS := linux-source-6.1 qemu-system-x86 liburing-dev busybox-static bc \
 	flex bison libelf-dev libssl-dev cpio ccache xz-utils python3 gcc \
-	make file patch sparse gnuplot-nox fio dpkg-dev g++
+	make file patch sparse gnuplot-nox fio dpkg-dev g++ git \
+	python3-sphinx python3-sphinx-rtd-theme graphviz
 
 .NOTPARALLEL:
 .PHONY: help deps kernel source initramfs run test test-topologies stress bench shell check patches \
-	clean distclean
+	patches-check clean distclean
 
 help:
 	@echo "io-wq for Linux 6.1"
@@ -80,8 +81,14 @@ help:
 	@echo "  make kernel      build the kernel (VARIANT=ours|stock, DEBUG=1)"
 	@echo "  make initramfs   build the guest initramfs (selftests, demo, liburing tests)"
 	@echo "  make shell       boot to an interactive guest shell"
-	@echo "  make check       checkpatch --strict, W=1 and sparse on our io-wq"
-	@echo "  make patches     export the series as a git-format patch set"
+	@echo "  make check       checkpatch --strict, kernel-doc, W=1 and sparse on our"
+	@echo "                   io-wq; the docs build with Sphinx without a warning;"
+	@echo "                   every file is placed in the series (series/manifest)"
+	@echo "  make patches     write the series into build/patches/ (git format-patch"
+	@echo "                   against Linux 6.1.y of linux-source-6.1, with a cover letter)"
+	@echo "  make patches-check  git am the series onto a fresh 6.1.y tree; after each"
+	@echo "                   patch: checkpatch --strict, build, boot; then the tree must"
+	@echo "                   equal the one 'make kernel' builds"
 	@echo "Variables: VARIANT=$(VARIANT) DEBUG=$(DEBUG) ACCEL=$(ACCEL) SMP=$(SMP)"
 	@echo "  NODES=$(NODES) MEM=$(MEM) FILTER=$(FILTER) ARGS=$(ARGS) TIMEOUT=$(TIMEOUT) V=$(V)"
 	@echo "  SECONDS=$(SECONDS) SEED=$(SEED) BENCH=$(BENCH) BOOTS=$(BOOTS)"
@@ -160,7 +167,19 @@ bench: deps
 		$(if $(BENCH),--only '$(BENCH)') $(if $(ARGS),--args '$(ARGS)')
 
 check:
+	@python3 harness/series.py check
 	@harness/kernel.sh check ours
+	@harness/docs.sh
+
+# The series is derived from the repository (series/manifest), never edited
+# by hand: build/patches/ is written anew each time.
+patches: deps
+	@python3 harness/series.py export $(B)/patches
+
+patches-check: patches initramfs
+	@DEBUG= harness/kernel.sh build ours
+	@python3 harness/series.py verify $(B)/patches --config $(B)/obj/ours/.config \
+		--initrd $(INITRD)
 
 shell: kernel initramfs
 	@$(VM) --initrd $(TEST_INITRD) --log $(B)/logs/shell-$(KNAME).log shell

@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The patch series, derived from the repository by series/manifest.
+
+  series.py check           every file of the repository is in a patch or
+                            local; the manifest and patches/series agree
+  series.py export OUT      write the series with git format-patch into OUT
+  series.py verify PATCHES  `make patches-check`: git am each patch onto a
+                            fresh pristine tree, checkpatch it, build and
+                            boot the prefix; then compare the applied tree
+                            with the tree `make kernel` builds
+
+The pristine tree is a git repository made once from SRC_TAR (the exact
+6.1.y of Debian's linux-source-6.1), in $B/pristine.git, tagged vX.Y.Z.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+B = os.environ.get("B") or os.path.join(REPO, "build")
+SRC_TAR = os.environ.get("SRC_TAR") or "/usr/src/linux-source-6.1.tar.xz"
+JOBS = os.environ.get("JOBS") or str(os.cpu_count() + 1)
+MANIFEST = os.path.join(REPO, "series", "manifest")
+PRISTINE = os.path.join(B, "pristine.git")
+# A fixed committer: the series must not depend on who builds it.
+COMMITTER = ("io-wq series", "series@localhost")
+
+
+def die(msg):
+    sys.exit(f"series.py: error: {msg}")
+
+
+def say(msg):
+    print(f"==> {msg}", flush=True)
+
+
+def run(cmd, cwd=None, env=None, capture=True, check=True, stdin=None):
+    p = subprocess.run(cmd, cwd=cwd, env=env, text=True, input=stdin,
+                       stdout=subprocess.PIPE if capture else None,
+                       stderr=subprocess.STDOUT if capture else None)
+    if check and p.returncode:
+        out = (p.stdout or "").strip()
+        die(f"{' '.join(cmd)} failed ({p.returncode})" + (f":\n{out}" if out else ""))
+    return p.stdout if capture else p.returncode
+
+
+class Patch:
+    def __init__(self, msg, line):
+        self.msg = msg          # message file, relative to series/
+        self.line = line
+        self.files = []         # (entry, line) as written
+        self.hunks = []         # (patches/NAME, line)
+        self.expanded = []      # repository files shipped by this patch
+
+    def message(self):
+        return open(os.path.join(REPO, "series", self.msg)).read()
+
+    def subject(self):
+        return self.message().split("\n", 1)[0]
+
+
+def parse():
+    author, patches, local = None, [], []
+    for n, raw in enumerate(open(MANIFEST), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        word, _, arg = line.partition(" ")
+        arg = arg.strip()
+        if not arg:
+            die(f"series/manifest:{n}: '{word}' needs an argument")
+        if word == "author":
+            author = arg
+        elif word == "patch":
+            patches.append(Patch(arg, n))
+        elif word in ("file", "hunks"):
+            if not patches:
+                die(f"series/manifest:{n}: '{word}' before any 'patch'")
+            getattr(patches[-1], word + ("s" if word == "file" else "")).append((arg, n))
+        elif word == "local":
+            local.append((arg, n))
+        else:
+            die(f"series/manifest:{n}: unknown keyword '{word}'")
+    if not author or not re.fullmatch(r"[^<>]+ <[^<>@]+@[^<>]+>", author):
+        die("series/manifest: no 'author NAME <EMAIL>' line")
+    if not patches:
+        die("series/manifest: no patch")
+    return author, patches, local
+
+
+def repo_files():
+    """Files of the repository: tracked, or new and not ignored."""
+    out = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO)
+    return sorted(f for f in out.splitlines() if os.path.lexists(os.path.join(REPO, f)))
+
+
+def covered(entry, files):
+    if entry.endswith("/"):
+        return [f for f in files if f.startswith(entry)]
+    return [f for f in files if f == entry]
+
+
+def check(quiet=False):
+    """Return (author, patches, local) when the manifest is right."""
+    author, patches, local = parse()
+    files = repo_files()
+    owner, errors = {}, []
+
+    def claim(entry, n, what):
+        got = covered(entry, files)
+        if not got:
+            errors.append(f"series/manifest:{n}: '{entry}' matches no file of the repository")
+        for f in got:
+            if f in owner:
+                errors.append(f"series/manifest:{n}: {f} is already in {owner[f]}")
+            owner[f] = what
+        return got
+
+    for p in patches:
+        path = os.path.join(REPO, "series", p.msg)
+        if not os.path.isfile(path):
+            errors.append(f"series/manifest:{p.line}: no message file series/{p.msg}")
+            continue
+        text = p.message()
+        head = text.split("\n", 2)
+        if len(head) < 3 or not head[0].strip() or head[1] != "":
+            errors.append(f"series/{p.msg}: a subject line, a blank line, then the body")
+        elif len(head[0]) > 75:
+            errors.append(f"series/{p.msg}: subject longer than 75 characters")
+        if f"Signed-off-by: {author}" not in text:
+            errors.append(f"series/{p.msg}: no 'Signed-off-by: {author}'")
+        if not p.files and not p.hunks:
+            errors.append(f"series/manifest:{p.line}: patch {p.msg} carries nothing")
+        for entry, n in p.files:
+            p.expanded += claim(entry, n, f"patch {p.msg}")
+        for entry, n in p.hunks:
+            claim(entry, n, f"patch {p.msg}")
+    for entry, n in local:
+        claim(entry, n, "local")
+    for f in ("cover-letter.txt", "bench.txt"):
+        if not os.path.isfile(os.path.join(REPO, "series", f)):
+            errors.append(f"series/{f} is missing")
+    for f in files:
+        if f not in owner:
+            errors.append(f"{f}: in no patch of the series and not local (series/manifest)")
+    series = [ln.strip() for ln in open(os.path.join(REPO, "patches", "series"))
+              if ln.strip() and not ln.startswith("#")]
+    hunks = [os.path.basename(e) for p in patches for e, _ in p.hunks]
+    if series != hunks:
+        errors.append("patches/series and the manifest's hunks differ in content or order:\n"
+                      f"  patches/series: {' '.join(series)}\n  manifest:       {' '.join(hunks)}")
+    if errors:
+        die("the series does not match the repository:\n  " + "\n  ".join(errors))
+    if not quiet:
+        say(f"series: {len(patches)} patches carry {sum(len(p.expanded) for p in patches)} "
+            f"file(s) and {len(hunks)} hunk file(s); {len(files)} files checked")
+    return author, patches, local
+
+
+def base_version():
+    with subprocess.Popen(["tar", "-xJOf", SRC_TAR, "linux-source-6.1/Makefile"],
+                          stdout=subprocess.PIPE, text=True) as p:
+        head = p.stdout.read(2000)
+    v = {k: re.search(rf"^{k} = (\d+)", head, re.M) for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL")}
+    if not all(v.values()):
+        die(f"{SRC_TAR}: no version in its Makefile")
+    return ".".join(m.group(1) for m in v.values())
+
+
+def git_env(author, date):
+    name, email = re.fullmatch(r"(.+) <(.+)>", author).groups()
+    env = dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
+               GIT_COMMITTER_NAME=COMMITTER[0], GIT_COMMITTER_EMAIL=COMMITTER[1],
+               GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+    return env
+
+
+def pristine(version):
+    """The bare git repository of the upstream tree, tagged v<version>."""
+    tag = f"v{version}"
+    if os.path.isdir(PRISTINE) and run(["git", "tag", "-l", tag], cwd=PRISTINE).strip() == tag:
+        return tag
+    say(f"making the pristine git tree of Linux {version} from {SRC_TAR} (once, ~2 min)")
+    shutil.rmtree(PRISTINE, ignore_errors=True)
+    tmp = tempfile.mkdtemp(dir=B, prefix="pristine-")
+    try:
+        run(["tar", "-xJf", SRC_TAR, "-C", tmp, "--strip-components=1"])
+        run(["git", "init", "-q", "--bare", PRISTINE])
+        env = dict(git_env("Linux <linux@localhost>", "2000-01-01T00:00:00Z"),
+                   GIT_DIR=PRISTINE, GIT_WORK_TREE=tmp)
+        run(["git", "add", "-A", "-f", "."], cwd=tmp, env=env)
+        run(["git", "commit", "-q", "-m", f"Linux {version}\n\nThe tree of {SRC_TAR}."],
+            cwd=tmp, env=env)
+        run(["git", "tag", tag], cwd=tmp, env=env)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tag
+
+
+def export(out):
+    author, patches, _ = check()
+    version = base_version()
+    tag = pristine(version)
+    date = run(["git", "log", "-1", "--format=%cI"], cwd=REPO).strip()
+    env = dict(git_env(author, date), GIT_DIR=PRISTINE,
+               GIT_INDEX_FILE=os.path.join(B, "series.index"))
+    run(["git", "read-tree", tag], env=env)
+    parent = run(["git", "rev-parse", tag + "^{commit}"], env=env).strip()
+    for p in patches:
+        for f in p.expanded:
+            path = os.path.join(REPO, f)
+            if os.path.islink(path):
+                die(f"{f} is a symbolic link: the series ships regular files only")
+            blob = run(["git", "hash-object", "-w", path], env=env).strip()
+            mode = "100755" if os.access(path, os.X_OK) else "100644"
+            run(["git", "update-index", "--add", "--cacheinfo", f"{mode},{blob},{f}"], env=env)
+        for h, _ in p.hunks:
+            r = subprocess.run(["git", "apply", "--cached", os.path.join(REPO, h)], env=env,
+                               text=True, capture_output=True)
+            if r.returncode:
+                die(f"{h} (patch {p.msg}) does not apply to Linux {version}:\n{r.stderr}")
+        tree = run(["git", "write-tree"], env=env).strip()
+        parent = run(["git", "commit-tree", tree, "-p", parent], env=env,
+                     stdin=p.message()).strip()
+    run(["git", "update-ref", "refs/heads/series", parent], env=env)
+    shutil.rmtree(out, ignore_errors=True)
+    run(["git", "format-patch", "-q", "-o", out, "--cover-letter", f"--base={tag}",
+         "--signature=io-wq for Linux 6.1", f"{tag}..series"], env=env)
+    cover(out, version)
+    names = sorted(os.listdir(out))
+    say(f"{len(names)} files in {out} (base: Linux {version}):")
+    for n in names:
+        print(f"   {n}")
+
+
+def cover(out, version):
+    path = os.path.join(out, "0000-cover-letter.patch")
+    text = open(path).read()
+    tmpl = open(os.path.join(REPO, "series", "cover-letter.txt")).read()
+    subject, _, body = tmpl.partition("\n\n")
+    bench = open(os.path.join(REPO, "series", "bench.txt")).read().rstrip("\n")
+    body = body.replace("@VERSION@", version).replace("@BENCH@", bench).rstrip("\n")
+    for mark in ("*** SUBJECT HERE ***", "*** BLURB HERE ***"):
+        if mark not in text:
+            die(f"git format-patch's cover letter has no '{mark}'")
+    text = text.replace("*** SUBJECT HERE ***", subject.strip())
+    text = text.replace("*** BLURB HERE ***", body)
+    open(path, "w").write(text)
+
+
+def checkpatch(tree, patch):
+    """Zero errors and zero warnings; CHECKs of --strict are reported."""
+    r = subprocess.run(["perl", "scripts/checkpatch.pl", "--strict", patch], cwd=tree,
+                       text=True, capture_output=True)
+    m = re.search(r"total: (\d+) errors, (\d+) warnings, (?:(\d+) checks, )?", r.stdout)
+    if not m:
+        return False, r.stdout + r.stderr
+    bad = int(m.group(1)) or int(m.group(2)) or int(m.group(3) or 0)
+    return not bad, r.stdout
+
+
+def verify(pdir, config, initrd, boot_filter):
+    _, _, local = check(quiet=True)
+    version = base_version()
+    tag = pristine(version)
+    patches = sorted(f for f in os.listdir(pdir) if re.match(r"\d{4}-.*\.patch$", f)
+                     and not f.startswith("0000-"))
+    if not patches:
+        die(f"no patches in {pdir}: run 'make patches'")
+    # Laid out as build/src/ours and build/obj/ours are, so that ccache
+    # (CCACHE_BASEDIR: paths relative to the build directory) hits.
+    work = os.path.join(B, "patches-check")
+    tree, obj = os.path.join(work, "src", "ours"), os.path.join(work, "obj", "ours")
+    say(f"fresh Linux {version} in {tree}")
+    shutil.rmtree(tree, ignore_errors=True)
+    os.makedirs(os.path.dirname(tree), exist_ok=True)
+    run(["git", "clone", "-q", "--no-checkout", PRISTINE, tree])
+    run(["git", "checkout", "-q", "-b", "check", tag], cwd=tree)
+    os.makedirs(obj, exist_ok=True)
+    shutil.copy(config, os.path.join(obj, ".config"))
+    cc = "ccache gcc" if shutil.which("ccache") else "gcc"
+    env = git_env(COMMITTER[0] + " <" + COMMITTER[1] + ">", "2000-01-01T00:00:00Z")
+    for i, p in enumerate(patches, 1):
+        name = f"[{i}/{len(patches)}] {p}"
+        path = os.path.join(os.path.abspath(pdir), p)
+        r = subprocess.run(["git", "am", "-q", path], cwd=tree, env=env, text=True,
+                           capture_output=True)
+        if r.returncode:
+            die(f"{name}: git am failed:\n{r.stdout}{r.stderr}")
+        ok, out = checkpatch(tree, path)
+        if not ok:
+            die(f"{name}: checkpatch.pl --strict is not clean:\n{out}")
+        say(f"{name}: applies, checkpatch --strict clean; building")
+        log = os.path.join(work, f"build-{i:02d}.log")
+        with open(log, "w") as f:
+            rc = subprocess.run(["make", "-C", tree, f"O={obj}", f"-j{JOBS}", f"CC={cc}",
+                                 "olddefconfig", "bzImage"], stdout=f,
+                                stderr=subprocess.STDOUT,
+                                env=dict(os.environ, CCACHE_BASEDIR=B)).returncode
+        if rc:
+            print(open(log).read()[-4000:])
+            die(f"{name}: the kernel does not build with it (log: {log})")
+        blog = os.path.join(work, f"boot-{i:02d}.log")
+        r = subprocess.run([sys.executable, os.path.join(REPO, "harness", "vm.py"),
+                            "--kernel", os.path.join(obj, "arch/x86/boot/bzImage"),
+                            "--initrd", initrd, "--log", blog, "--filter", boot_filter,
+                            "--timeout", "600", "test"], text=True, capture_output=True)
+        last = (r.stdout.strip().splitlines() or ["(no output)"])[-1]
+        if r.returncode:
+            die(f"{name}: the kernel does not boot and pass '{boot_filter}':\n"
+                f"{r.stdout[-3000:]}{r.stderr[-2000:]}(serial log: {blog})")
+        say(f"{name}: builds, boots, {boot_filter}: {last}")
+    compare(tree, local)
+    say(f"the series ({len(patches)} patches) applies, is checkpatch-clean, builds and boots "
+        f"at every patch, and gives the tree 'make kernel' builds")
+
+
+def compare(tree, local):
+    """The applied tree must equal build/src/ours, but for local files."""
+    ours = os.path.join(B, "src", "ours")
+    say(f"comparing {tree} with {ours} (the tree of 'make kernel')")
+    skip = [e for e, _ in local]
+    r = subprocess.run(["diff", "-r", "-q", "--exclude=.git", "--exclude=.iowq-*", tree, ours],
+                       text=True, capture_output=True)
+    if r.returncode > 1:
+        die(f"diff failed: {r.stderr}")
+    diffs = []
+    for line in r.stdout.splitlines():
+        m = re.match(rf"Only in {re.escape(ours)}/?(.*): (.*)$", line)
+        if m:
+            rel = os.path.join(m.group(1), m.group(2))
+            if any(rel == e.rstrip("/") or rel.startswith(e) or
+                   (e.startswith(rel + "/")) for e in skip):
+                # a local file of ours (or the directory that holds only them)
+                if all(covered_local(rel, skip, ours)):
+                    continue
+        diffs.append(line)
+    if diffs:
+        die("the applied series differs from the tree 'make kernel' builds:\n  " +
+            "\n  ".join(diffs[:50]))
+    say("no difference but the local files of the harness: "
+        + ", ".join(e for e in skip if os.path.exists(os.path.join(ours, e))))
+
+
+def covered_local(rel, skip, ours):
+    """Each file below ours/rel is a local entry of the manifest."""
+    path = os.path.join(ours, rel)
+    if not os.path.isdir(path) or os.path.islink(path):
+        yield any(rel == e or rel.startswith(e) for e in skip)
+        return
+    for d, _, fs in os.walk(path):
+        for f in fs:
+            r = os.path.relpath(os.path.join(d, f), ours)
+            yield any(r == e or r.startswith(e) for e in skip)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("check")
+    e = sub.add_parser("export")
+    e.add_argument("out")
+    v = sub.add_parser("verify")
+    v.add_argument("patches")
+    v.add_argument("--config", required=True, help="the .config of 'make kernel'")
+    v.add_argument("--initrd", required=True)
+    v.add_argument("--boot-filter", default="iowq_punt")
+    a = ap.parse_args()
+    if a.cmd == "check":
+        check()
+    elif a.cmd == "export":
+        export(os.path.abspath(a.out))
+    else:
+        verify(a.patches, a.config, a.initrd, a.boot_filter)
+
+
+if __name__ == "__main__":
+    main()
