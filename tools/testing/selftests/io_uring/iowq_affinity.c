@@ -104,7 +104,7 @@ static void node_cpus_of(int cpu, cpu_set_t *set)
  * this started (those not seen before); returns their number.
  */
 static int start_blocked(struct __test_metadata *_metadata,
-			 FIXTURE_DATA(aff) *self, int n, pid_t *tids)
+			 struct _test_data_aff *self, int n, pid_t *tids)
 {
 	pid_t all[MAXW];
 	int i, k, nr, nr_new = 0;
@@ -150,7 +150,7 @@ static bool workers_on(pid_t *tids, int n, const cpu_set_t *want)
 }
 
 /* Feed every pipe used so far and reap the splices. */
-static void finish(struct __test_metadata *_metadata, FIXTURE_DATA(aff) *self)
+static void finish(struct __test_metadata *_metadata, struct _test_data_aff *self)
 {
 	int i;
 
@@ -306,7 +306,7 @@ TEST_F_TIMEOUT(aff, numa_node_workers, 60)
  * however it goes (it reads EOF on a pipe).
  */
 static void start_guard(struct __test_metadata *_metadata,
-			FIXTURE_DATA(aff) *self)
+			struct _test_data_aff *self)
 {
 	int fds[2];
 	char c;
@@ -568,7 +568,7 @@ static int cpuset_shrinks_child(void)
 
 /* Run @fn in a child process in a fresh child cpuset, CPU 1 guarded. */
 static void in_cpuset(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(aff) *self, int (*fn)(void))
+		      struct _test_data_aff *self, int (*fn)(void))
 {
 	const char *why;
 	pid_t pid;

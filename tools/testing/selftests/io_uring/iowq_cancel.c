@@ -55,14 +55,14 @@ static void prep_cancel_fd(struct io_uring *ring, int fd, int flags, int ud)
 }
 
 /* Splice from pipe @i into sink @s, as request @i. */
-static void prep_block(FIXTURE_DATA(cancel) *self, int i, int s)
+static void prep_block(struct _test_data_cancel *self, int i, int s)
 {
 	iowq_prep_splice(&self->ring, self->p[i].r, self->sink[s].w, 1, i,
 			 IOSQE_ASYNC);
 }
 
 /* The byte written into pipe @i is still there: no splice consumed it. */
-static bool pipe_untouched(FIXTURE_DATA(cancel) *self, int i)
+static bool pipe_untouched(struct _test_data_cancel *self, int i)
 {
 	char c;
 	int fl = fcntl(self->p[i].r, F_GETFL);
@@ -87,7 +87,7 @@ static bool running_cancel_res(int res)
 
 /* Block request 0 (the only unbound worker) and queue request 1. */
 static void block_and_queue(struct __test_metadata *_metadata,
-			    FIXTURE_DATA(cancel) *self, int s0, int s1)
+			    struct _test_data_cancel *self, int s0, int s1)
 {
 	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 1, NULL));
 	prep_block(self, 0, s0);

@@ -8,6 +8,7 @@
  * with work in flight; a ring used by several threads (a worker pool
  * each); several rings of one task share its io-wq and its hash map.
  */
+#include <stdatomic.h>
 #include "../kselftest_harness.h"
 #include "iowq_util.h"
 
@@ -361,23 +362,22 @@ TEST_F_TIMEOUT(exit, process_exit_while_starting_workers, 120)
 	}
 }
 
-
 #define SIG_NOPS	16
 #define SIG_SPLICES	8
 #define SIG_REQS	(SIG_NOPS + SIG_SPLICES)
 
-static volatile sig_atomic_t nr_sigs;
+static atomic_int nr_sigs;
 
 static void on_sig(int sig)
 {
 	(void)sig;
-	nr_sigs++;
+	atomic_fetch_add(&nr_sigs, 1);
 }
 
 struct storm {
-	volatile pid_t target;
-	volatile int stop;
-	volatile long sent;
+	atomic_int target;
+	atomic_int stop;
+	atomic_long sent;
 };
 
 /* Signal thread @target (by tid: it may be gone) until told to stop. */
@@ -386,9 +386,9 @@ static void *storm_fn(void *arg)
 	struct storm *s = arg;
 	pid_t pid = getpid();
 
-	while (!s->stop) {
-		syscall(SYS_tgkill, pid, s->target, SIGUSR1);
-		s->sent++;
+	while (!atomic_load(&s->stop)) {
+		syscall(SYS_tgkill, pid, atomic_load(&s->target), SIGUSR1);
+		atomic_fetch_add(&s->sent, 1);
 	}
 	return NULL;
 }
@@ -399,7 +399,7 @@ struct sigjob {
 	struct iowq_pipe *p;
 	int sink;
 	pthread_barrier_t *bar;
-	volatile pid_t tid;
+	atomic_int tid;
 	int reaped;
 };
 
@@ -414,7 +414,7 @@ static void *sigjob_fn(void *arg)
 	int i;
 
 	iowq_pin_cpu(0);
-	j->tid = iowq_gettid();
+	atomic_store(&j->tid, iowq_gettid());
 	pthread_barrier_wait(j->bar);
 	for (i = 0; i < SIG_NOPS; i++)
 		iowq_prep_nop(j->ring, i, IOSQE_ASYNC);
@@ -472,15 +472,15 @@ TEST_F_TIMEOUT(exit, signal_storm, 180)
 		memset(&self->cq, 0, sizeof(self->cq));
 		pthread_barrier_init(&bar, NULL, 2);
 		ASSERT_EQ(0, pthread_create(&t, NULL, sigjob_fn, &j));
-		while (!j.tid)
+		while (!atomic_load(&j.tid))
 			iowq_sleep(0.001);
-		s.target = j.tid;
+		atomic_store(&s.target, atomic_load(&j.tid));
 		ASSERT_EQ(0, pthread_create(&st, NULL, storm_fn, &s));
-		while (s.sent < 100)
+		while (atomic_load(&s.sent) < 100)
 			iowq_sleep(0.001);
 		pthread_barrier_wait(&bar);	/* go */
 		iowq_sleep(0.5);
-		s.stop = 1;
+		atomic_store(&s.stop, 1);
 		ASSERT_EQ(0, iowq_join(st, 10));
 		pthread_barrier_wait(&bar);	/* storm over */
 		ASSERT_EQ(0, iowq_join(t, 60));
@@ -503,8 +503,8 @@ TEST_F_TIMEOUT(exit, signal_storm, 180)
 		drain_pipes(&self->sink, 1);
 	}
 	TH_LOG("%d signals; %d requests in %d rounds only ended at thread exit",
-	       (int)nr_sigs, late, rounds_late);
-	ASSERT_GT(nr_sigs, 100);
+	       atomic_load(&nr_sigs), late, rounds_late);
+	ASSERT_GT(atomic_load(&nr_sigs), 100);
 	ASSERT_EQ(0, late);
 }
 

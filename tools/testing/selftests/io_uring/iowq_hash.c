@@ -220,7 +220,7 @@ TEST_F_TIMEOUT(hash, stuck_chain_does_not_starve_unhashed, 120)
  * write to the file completes while the read still waits.
  */
 static void linked_blocking_read(struct __test_metadata *_metadata,
-				 FIXTURE_DATA(hash) *self, bool fsync)
+				 struct _test_data_hash *self, bool fsync)
 {
 	int fd = open_file(5, O_TRUNC), ud = 0;
 	struct io_uring_sqe *sqe;

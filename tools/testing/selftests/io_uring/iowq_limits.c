@@ -138,8 +138,10 @@ static void *small_ring_fn(void *arg)
 
 	if (io_uring_queue_init(4, &small, 0))
 		return NULL;
-	if (iowq_touch(&small) || iowq_set_max_workers(&small, 0, 0, old))
-		old[0] = old[1] = 0;
+	if (iowq_touch(&small) || iowq_set_max_workers(&small, 0, 0, old)) {
+		old[0] = 0;
+		old[1] = 0;
+	}
 	io_uring_queue_exit(&small);
 	return NULL;
 }
@@ -350,7 +352,7 @@ static void *sharer_fn(void *arg)
 }
 
 static void run_sharer(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(limits) *self, bool touch_first)
+		       struct _test_data_limits *self, bool touch_first)
 {
 	struct sharer s = {
 		.ring = &self->ring, .cq = &self->cq, .p = self->p, .n = 6,

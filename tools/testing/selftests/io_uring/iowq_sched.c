@@ -38,7 +38,7 @@ FIXTURE_TEARDOWN(sched)
 }
 
 static void open_pipes(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(sched) *self, int n)
+		       struct _test_data_sched *self, int n)
 {
 	ASSERT_EQ(0, iowq_pipes_open(self->p, n));
 	self->nr_pipes = n;
@@ -46,7 +46,7 @@ static void open_pipes(struct __test_metadata *_metadata,
 
 /* Feed pipes [0, n) and reap n splices of one byte each. */
 static void feed_and_reap(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(sched) *self, int n)
+			  struct _test_data_sched *self, int n)
 {
 	int i;
 
@@ -61,7 +61,7 @@ static void feed_and_reap(struct __test_metadata *_metadata,
 
 /* @n async splices from empty pipes: each gets a worker; then feed them. */
 static void burst(struct __test_metadata *_metadata,
-		  FIXTURE_DATA(sched) *self, int n)
+		  struct _test_data_sched *self, int n)
 {
 	int i;
 

@@ -76,7 +76,6 @@
  * status 0 pass, 1 fail.
  */
 #include <getopt.h>
-#include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -104,6 +103,10 @@
 #define RECENT		512
 #define MAX_DEAD	4096
 #define HOTPLUG_CPU	1
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 
 #ifndef ERESTARTSYS
 #define ERESTARTSYS	512
@@ -161,7 +164,7 @@ static atomic_long st_sqe, st_cqe, st_discard, st_op[OP_NR];
 static atomic_long st_threads, st_rings, st_exit_inflight, st_close_inflight;
 static atomic_long st_signals, st_forks, st_children[4], st_cancel0;
 static atomic_long st_reuse, st_aff_einval, st_poll_race;
-static volatile sig_atomic_t sigs_caught;
+static atomic_int sigs_caught;
 
 static void say(const char *fmt, ...)
 {
@@ -186,7 +189,7 @@ static void violation_cat(int cat, const char *fmt, ...)
 	if (n > 30)
 		return;
 	pthread_mutex_lock(&out_lock);
-	printf("# VIOLATION (seed %" PRIu64 ", t=%.1fs): ", opt.seed,
+	printf("# VIOLATION (seed %llu, t=%.1fs): ", (unsigned long long)opt.seed,
 	       iowq_now() - t_start);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
@@ -234,7 +237,7 @@ static uint32_t rnd_n(struct prng *p, uint32_t n)
 
 static double rnd_f(struct prng *p)
 {
-	return (rnd(p) >> 11) * 0x1.0p-53;
+	return (rnd(p) >> 11) / (double)(1ULL << 53);
 }
 
 static bool rnd_pct(struct prng *p, int pct)
@@ -392,7 +395,8 @@ static int open_pipe(struct spipe *p, uint8_t key)
 	p->w = fds[1];
 	fcntl(p->w, F_SETFL, O_NONBLOCK);
 	p->rec = -1;
-	p->written = p->consumed = 0;
+	p->written = 0;
+	p->consumed = 0;
 	p->key = key;
 	return 0;
 }
@@ -566,8 +570,8 @@ static void check_result(struct sring *r, struct rec *rec, int res)
 	int i;
 
 	if (rec->must_cancel && res != -ECANCELED && !poll_cancel_race(rec->type, res))
-		violation("ring %d: %s ud=%#" PRIx64 " res=%d after a cancel that returned 0",
-			  r->id, op_name[rec->type], ud, res);
+		violation("ring %d: %s ud=%#llx res=%d after a cancel that returned 0",
+			  r->id, op_name[rec->type], (unsigned long long)ud, res);
 	switch (rec->type) {
 	case OP_NOP:
 		if (res != 0)
@@ -588,16 +592,19 @@ static void check_result(struct sring *r, struct rec *rec, int res)
 			break;
 		}
 		if (p->consumed + res > p->written) {
-			violation("ring %d: %s ud=%#" PRIx64 " got %d bytes, only %" PRIu64
-				  " were in the pipe", r->id, op_name[rec->type], ud, res,
-				  p->written - p->consumed);
+			violation_cat(V_CQE,
+				      "ring %d: %s ud=%#llx got %d bytes, only %llu were in the pipe",
+				      r->id, op_name[rec->type], (unsigned long long)ud, res,
+				      (unsigned long long)(p->written - p->consumed));
 		} else if (rec->type == OP_READ) {
 			for (i = 0; i < res; i++)
 				if ((uint8_t)rec->buf[i] != pipe_byte(p, p->consumed + i))
 					break;
 			if (i < res)
-				violation("ring %d: read ud=%#" PRIx64 ": byte %d of %d is not the next of the pipe's stream (pos %" PRIu64 ")",
-					  r->id, ud, i, res, p->consumed + i);
+				violation_cat(V_CQE,
+					      "ring %d: read ud=%#llx: byte %d of %d is not the next of the pipe's stream (pos %llu)",
+					      r->id, (unsigned long long)ud, i, res,
+					      (unsigned long long)(p->consumed + i));
 		}
 		p->consumed += res;
 		break;
@@ -637,8 +644,11 @@ static void check_result(struct sring *r, struct rec *rec, int res)
 					continue;
 				if (r->recent[i].res != -ECANCELED &&
 				    !poll_cancel_race(r->recent[i].type, r->recent[i].res))
-					violation("ring %d: cancel ud=%#" PRIx64 " returned 0 but its target %#" PRIx64 " completed with %d",
-						  r->id, ud, rec->target, r->recent[i].res);
+					violation_cat(V_CQE,
+						      "ring %d: cancel ud=%#llx returned 0 but its target %#llx completed with %d",
+						      r->id, (unsigned long long)ud,
+						      (unsigned long long)rec->target,
+						      r->recent[i].res);
 				break;
 			}
 		}
@@ -659,8 +669,8 @@ static void check_result(struct sring *r, struct rec *rec, int res)
 	    res == -ERESTART_RESTARTBLOCK)
 		bad = "kernel-internal restart code leaked";
 	if (bad)
-		violation("ring %d: %s ud=%#" PRIx64 " (len %d) completed with %d (%s): %s",
-			  r->id, op_name[rec->type], ud, rec->len, res,
+		violation("ring %d: %s ud=%#llx (len %d) completed with %d (%s): %s",
+			  r->id, op_name[rec->type], (unsigned long long)ud, rec->len, res,
 			  res < 0 ? strerror(-res) : "ok", bad);
 }
 
@@ -676,8 +686,9 @@ static void complete(struct sring *r, uint64_t ud, int res)
 		res = -EINTR;
 	rec = idx < NRECS ? &r->recs[idx] : NULL;
 	if (!rec || !rec->busy || rec->seq != (uint32_t)(ud >> 16)) {
-		violation("ring %d: CQE for no pending request: ud=%#" PRIx64
-			  " res=%d (duplicate or unknown)", r->id, ud, res);
+		violation_cat(V_CQE,
+			      "ring %d: CQE for no pending request: ud=%#llx res=%d (duplicate or unknown)",
+			      r->id, (unsigned long long)ud, res);
 		return;
 	}
 	check_result(r, rec, res);
@@ -845,9 +856,11 @@ static void ring_hang_check(struct sring *r, double now)
 			since = rec->t_due;
 		if (now - since > opt.hang) {
 			rec->reported = 1;
-			violation("ring %d: %s ud=%#" PRIx64 " (async %d, released %d) pending for %.0f s (submitted %.0f s ago): lost CQE or hung worker",
-				  r->id, op_name[rec->type], rec_ud(r, rec), rec->async,
-				  rec->released, now - since, now - rec->t_sub);
+			violation_cat(V_CQE,
+				      "ring %d: %s ud=%#llx (async %d, released %d) pending for %.0f s (submitted %.0f s ago): lost CQE or hung worker",
+				      r->id, op_name[rec->type],
+				      (unsigned long long)rec_ud(r, rec), rec->async,
+				      rec->released, now - since, now - rec->t_sub);
 		}
 	}
 }
@@ -862,9 +875,10 @@ static void drain_check(struct sring *r, struct spipe *p, const char *what)
 	while ((n = read(p->r, buf, sizeof(buf))) > 0)
 		left += n;
 	if (left != p->written - p->consumed)
-		violation("ring %d: %s pipe: %" PRIu64 " bytes written, %" PRIu64
-			  " consumed by requests, but %" PRIu64 " left in it",
-			  r->id, what, p->written, p->consumed, left);
+		violation_cat(V_CQE,
+			      "ring %d: %s pipe: %llu bytes written, %llu consumed by requests, but %llu left in it",
+			      r->id, what, (unsigned long long)p->written,
+			      (unsigned long long)p->consumed, (unsigned long long)left);
 }
 
 /*
@@ -1012,7 +1026,7 @@ static bool prep_op(struct sring *r, struct prng *p, struct tstate *ts, int type
 		io_uring_prep_openat(sqe, AT_FDCWD, r->fifo[k], O_RDONLY | O_CLOEXEC, 0);
 		break;
 	case OP_APPEND:
-		if (!ts || r->ntag >= (int)(sizeof(r->tag) / sizeof(r->tag[0])))
+		if (!ts || r->ntag >= (int)ARRAY_SIZE(r->tag))
 			return false;
 		f = rnd_n(p, NFILES);
 		sqe = ring_sqe(r);
@@ -1186,12 +1200,29 @@ static void do_register(struct sring *r, struct prng *p)
 
 /* ---- slot threads ------------------------------------------------------- */
 
+/*
+ * A time written by one thread and read by another: <stdatomic.h> has no
+ * atomic double, the __atomic builtins take one.
+ */
+static double time_load(double *t)
+{
+	double v;
+
+	__atomic_load(t, &v, __ATOMIC_SEQ_CST);
+	return v;
+}
+
+static void time_store(double *t, double v)
+{
+	__atomic_store(t, &v, __ATOMIC_SEQ_CST);
+}
+
 struct slot {
 	int idx, gen;
 	pthread_t th;
 	atomic_int running;
 	atomic_int tid;
-	_Atomic double heartbeat;
+	double heartbeat;		/* time_load(), time_store() */
 	bool started, hb_reported;
 	struct sring *keep;		/* taken over by the next generation */
 };
@@ -1200,7 +1231,7 @@ static struct slot slots[MAX_SLOTS];
 
 static void heartbeat(struct slot *s)
 {
-	atomic_store(&s->heartbeat, iowq_now());
+	time_store(&s->heartbeat, iowq_now());
 }
 
 /* Cancel everything on @r and reap it all (r->lock not held). */
@@ -1441,8 +1472,9 @@ static int check_dead(double now, int *nr_workers)
 		}
 		left++;
 		if (now > dead[i].deadline) {
-			violation_cat(V_EXIT, "%d iou-wrk-%d worker(s) still there %.0f s after thread %d exited",
-				  cnt, dead[i].tid, opt.exit_bound, dead[i].tid);
+			violation_cat(V_EXIT,
+				      "%d iou-wrk-%d worker(s) still there %.0f s after thread %d exited",
+				      cnt, dead[i].tid, opt.exit_bound, dead[i].tid);
 			dead[i].done = true;
 		}
 	}
@@ -1507,7 +1539,7 @@ static struct {
 	pthread_t th;
 	bool started;
 	atomic_int tid;
-	_Atomic double heartbeat;
+	double heartbeat;		/* time_load(), time_store() */
 	bool hb_reported;
 	double bound;
 	char file[32];
@@ -1743,8 +1775,9 @@ static void live_complete(struct lring *r, uint64_t ud, int res, double now)
 	int i;
 
 	if (!rec || !rec->busy || rec->seq != (uint32_t)(ud >> 16)) {
-		violation_cat(V_LIVE, "liveness ring %d: CQE for no pending request: ud=%#" PRIx64
-			      " res=%d", r->id, ud, res);
+		violation_cat(V_LIVE,
+			      "liveness ring %d: CQE for no pending request: ud=%#llx res=%d",
+			      r->id, (unsigned long long)ud, res);
 		return;
 	}
 	if (res == -ECANCELED || res == -EINTR) {
@@ -1779,9 +1812,10 @@ static void live_complete(struct lring *r, uint64_t ud, int res, double now)
 		}
 	}
 	if (bad)
-		violation_cat(V_LIVE, "liveness ring %d: %s ud=%#" PRIx64 " (len %d) completed with %d (%s): %s",
-			      r->id, lk_name[rec->kind], ud, rec->len, res,
-			      res < 0 ? strerror(-res) : "ok", bad);
+		violation_cat(V_LIVE,
+			      "liveness ring %d: %s ud=%#llx (len %d) completed with %d (%s): %s",
+			      r->id, lk_name[rec->kind], (unsigned long long)ud, rec->len,
+			      res, res < 0 ? strerror(-res) : "ok", bad);
 	if (rec->pipe >= 0)
 		r->pipes[rec->pipe].rec = -1;
 	since = lrec_since(rec);
@@ -1792,8 +1826,9 @@ static void live_complete(struct lring *r, uint64_t ud, int res, double now)
 		live.max_lat[rec->kind] = lat;
 	live.n[rec->kind]++;
 	if (lat > live.bound && !rec->reported)
-		violation_cat(V_LIVE, "liveness ring %d: %s ud=%#" PRIx64 " completed %.2f s after it %s (bound %.1f s)",
-			      r->id, lk_name[rec->kind], ud, lat,
+		violation_cat(V_LIVE,
+			      "liveness ring %d: %s ud=%#llx completed %.2f s after it %s (bound %.1f s)",
+			      r->id, lk_name[rec->kind], (unsigned long long)ud, lat,
 			      rec->kind == LK_READ || rec->kind == LK_SPLICE ?
 			      "was fed" : "was submitted", live.bound);
 	if (rec->held && rec->kind == LK_READ)
@@ -1849,8 +1884,10 @@ static void live_check(struct lring *r, double now)
 		if (!rec->busy || rec->reported || !since || now - since <= live.bound)
 			continue;
 		rec->reported = 1;
-		violation_cat(V_LIVE, "liveness ring %d: %s ud=%#" PRIx64 " pending %.1f s after it %s (bound %.1f s; %d chain reads and %d splices of the ring blocked until the end)",
-			      r->id, lk_name[rec->kind], lrec_ud(r, rec), now - since,
+		violation_cat(V_LIVE,
+			      "liveness ring %d: %s ud=%#llx pending %.1f s after it %s (bound %.1f s; %d chain reads and %d splices of the ring blocked until the end)",
+			      r->id, lk_name[rec->kind],
+			      (unsigned long long)lrec_ud(r, rec), now - since,
 			      rec->kind == LK_READ || rec->kind == LK_SPLICE ?
 			      "was fed" : "was submitted", live.bound, r->nheld_r, r->nheld_s);
 	}
@@ -1868,7 +1905,7 @@ static void *live_main(void *arg)
 	(void)arg;
 	prng_init(&p, 6, 0);
 	atomic_store(&live.tid, iowq_gettid());
-	atomic_store(&live.heartbeat, iowq_now());
+	time_store(&live.heartbeat, iowq_now());
 	for (i = 0; i < LV_RINGS; i++) {
 		lr[i] = lring_new(i);
 		if (!lr[i]) {
@@ -1890,7 +1927,7 @@ static void *live_main(void *arg)
 		bool sub;
 
 		now = iowq_now();
-		atomic_store(&live.heartbeat, now);
+		time_store(&live.heartbeat, now);
 		/* a batch every 5 ms on average: a flow, not a flood */
 		sub = now >= next_sub;
 		if (sub)
@@ -1951,7 +1988,7 @@ static void *live_main(void *arg)
 	end = iowq_now() + live.bound + opt.hang;
 	do {
 		now = iowq_now();
-		atomic_store(&live.heartbeat, now);
+		time_store(&live.heartbeat, now);
 		for (left = 0, i = 0; i < LV_RINGS; i++) {
 			live_service(lr[i], true, 0.005);
 			live_check(lr[i], iowq_now());
@@ -1971,8 +2008,11 @@ static void *live_main(void *arg)
 			while ((ret = read(sp->r, buf, sizeof(buf))) > 0)
 				rest += ret;
 			if (rest != sp->written - sp->consumed)
-				violation_cat(V_LIVE, "liveness ring %d: pipe %d: %" PRIu64 " bytes fed, %" PRIu64 " consumed by requests, %" PRIu64 " left in it",
-					      lr[i]->id, n, sp->written, sp->consumed, rest);
+				violation_cat(V_LIVE,
+					      "liveness ring %d: pipe %d: %llu bytes fed, %llu consumed by requests, %llu left in it",
+					      lr[i]->id, n, (unsigned long long)sp->written,
+					      (unsigned long long)sp->consumed,
+					      (unsigned long long)rest);
 		}
 		lring_close(lr[i]);
 	}
@@ -1984,7 +2024,7 @@ static void *live_main(void *arg)
 static void on_usr1(int sig)
 {
 	(void)sig;
-	sigs_caught++;
+	atomic_fetch_add(&sigs_caught, 1);
 }
 
 static void *signal_main(void *arg)
@@ -2198,7 +2238,8 @@ static void *fork_main(void *arg)
 			if (n == 1 && c == 'r')
 				iowq_sleep(rnd_f(&p) * 0.05);
 			else if (n != 1)
-				violation_cat(V_EXIT, "child %d (kill): not ready within %.0f s (its async NOPs did not complete?)",
+				violation_cat(V_EXIT,
+					      "child %d (kill): not ready within %.0f s (its async NOPs did not complete?)",
 					      pid, opt.hang);
 			kill(pid, SIGKILL);
 		}
@@ -2224,12 +2265,14 @@ static void *fork_main(void *arg)
 			   !(WIFEXITED(status) && !WEXITSTATUS(status)) :
 			   !(WIFEXITED(status) && !WEXITSTATUS(status))) {
 			if (cerr.code)
-				violation_cat(V_EXIT, "child %d (%s): status %#x, code %d (see child_main): CQE ud=%llu res=%d (%s)",
+				violation_cat(V_EXIT,
+					      "child %d (%s): status %#x, code %d (see child_main): CQE ud=%llu res=%d (%s)",
 					      pid, child_name[scen], status, cerr.code,
 					      cerr.ud, cerr.res,
 					      cerr.res < 0 ? strerror(-cerr.res) : "ok");
 			else
-				violation_cat(V_EXIT, "child %d (%s): status %#x (exit code %d: see child_main)",
+				violation_cat(V_EXIT,
+					      "child %d (%s): status %#x (exit code %d: see child_main)",
 					      pid, child_name[scen], status,
 					      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		} else {
@@ -2340,7 +2383,8 @@ static int hotplug_stop(void)
 	}
 	if (buf[0] != '1') {
 		cpu_online_write(1);
-		violation_cat(V_HOTPLUG, "CPU %d was not online at the end ('%c')", HOTPLUG_CPU, buf[0]);
+		violation_cat(V_HOTPLUG, "CPU %d was not online at the end ('%c')",
+			      HOTPLUG_CPU, buf[0]);
 		return -1;
 	}
 	return 0;
@@ -2396,11 +2440,14 @@ static long check_files(long *nrecs)
 				for (i = 0; i < f; i++)
 					off += ts->nu[i];
 				if (useen[t][off + s]++)
-					violation_cat(V_ORDER, "%s: append t=%u s=%u is there twice", name, t, s);
+					violation_cat(V_ORDER,
+						      "%s: append t=%u s=%u is there twice",
+						      name, t, s);
 				if (ts->ust[f][s] == ST_CANC || ts->ust[f][s] == ST_INTR)
-					violation_cat(V_ORDER, "%s: append t=%u s=%u is there but completed with %s",
-						  name, t, s, ts->ust[f][s] == ST_CANC ?
-						  "-ECANCELED" : "-EINTR");
+					violation_cat(V_ORDER,
+						      "%s: append t=%u s=%u is there but completed with %s",
+						      name, t, s, ts->ust[f][s] == ST_CANC ?
+						      "-ECANCELED" : "-EINTR");
 				node = ts->unode[f][s];
 				if (order_strict)
 					node = 0;
@@ -2408,9 +2455,11 @@ static long check_files(long *nrecs)
 					continue;
 				last = &ulast[((size_t)t * NFILES + f) * 9 + node + 1];
 				if ((int64_t)s < *last)
-					violation_cat(V_ORDER, "%s: append t=%u (slot %d gen %d) s=%u lands after s=%" PRId64 "%s",
-						  name, t, ts->slot, ts->gen, s, *last,
-						  order_strict ? "" : " submitted from the same node");
+					violation_cat(V_ORDER,
+						      "%s: append t=%u (slot %d gen %d) s=%u lands after s=%lld%s",
+						      name, t, ts->slot, ts->gen, s,
+						      (long long)*last, order_strict ? "" :
+						      " submitted from the same node");
 				else
 					*last = s;
 			} else if (sscanf(rec, "C t=%u c=%u i=%u", &t, &c, &ci) == 3 &&
@@ -2421,18 +2470,22 @@ static long check_files(long *nrecs)
 				ts = tstates[t];
 				cl = &clast[t][c * (MAXCHAIN + 1)];
 				if (ts->ch[c].st[ci] == ST_CANC || ts->ch[c].st[ci] == ST_INTR)
-					violation_cat(V_ORDER, "%s: chain t=%u c=%u member %u is there but was cancelled",
-						  name, t, c, ci);
+					violation_cat(V_ORDER,
+						      "%s: chain t=%u c=%u member %u is there but was cancelled",
+						      name, t, c, ci);
 				if (cl[1 + ci] != -1)
-					violation_cat(V_ORDER, "%s: chain t=%u c=%u member %u is there twice",
-						  name, t, c, ci);
+					violation_cat(V_ORDER,
+						      "%s: chain t=%u c=%u member %u is there twice",
+						      name, t, c, ci);
 				cl[1 + ci] = 1;
 				if ((int)ci != cl[0] + 1)
-					violation_cat(V_ORDER, "%s: chain t=%u c=%u: member %u follows member %d",
-						  name, t, c, ci, cl[0]);
+					violation_cat(V_ORDER,
+						      "%s: chain t=%u c=%u: member %u follows member %d",
+						      name, t, c, ci, cl[0]);
 				cl[0] = ci;
 			} else {
-				violation_cat(V_ORDER, "%s: record %ld is garbage: '%.40s'", name, *nrecs - 1, rec);
+				violation_cat(V_ORDER, "%s: record %ld is garbage: '%.40s'",
+					      name, *nrecs - 1, rec);
 			}
 		}
 		fclose(fp);
@@ -2446,10 +2499,12 @@ static long check_files(long *nrecs)
 		for (f = 0; f < NFILES; f++) {
 			for (s = 0; s < ts->nu[f]; s++) {
 				if (ts->ust[f][s] == ST_OK && !useen[k][off + s])
-					violation_cat(V_ORDER, "order-%d.dat: append t=%d s=%u completed but is missing",
-						  f, k, s);
+					violation_cat(V_ORDER,
+						      "order-%d.dat: append t=%d s=%u completed but is missing",
+						      f, k, s);
 				if (ts->ust[f][s] == ST_PEND)
-					violation_cat(V_ORDER, "append t=%d s=%u never completed", k, s);
+					violation_cat(V_ORDER, "append t=%d s=%u never completed",
+						      k, s);
 			}
 			off += ts->nu[f];
 		}
@@ -2461,13 +2516,18 @@ static long check_files(long *nrecs)
 				int st = ch->st[i];
 
 				if (st == ST_OK && clast[k][c * (MAXCHAIN + 1) + 1 + i] != 1)
-					violation_cat(V_ORDER, "order-%d.dat: chain t=%d c=%u member %d completed but is missing",
-						  ch->file, k, c, i);
+					violation_cat(V_ORDER,
+						      "order-%d.dat: chain t=%d c=%u member %d completed but is missing",
+						      ch->file, k, c, i);
 				if (st == ST_PEND)
-					violation_cat(V_ORDER, "chain t=%d c=%u member %d never completed", k, c, i);
+					violation_cat(V_ORDER,
+						      "chain t=%d c=%u member %d never completed",
+						      k, c, i);
 				if (failed && (st == ST_OK || st == ST_INTR))
-					violation_cat(V_ORDER, "chain t=%d c=%u: member %d has %s after a failed member",
-						  k, c, i, st == ST_OK ? "succeeded" : "-EINTR");
+					violation_cat(V_ORDER,
+						      "chain t=%d c=%u: member %d has %s after a failed member",
+						      k, c, i,
+						      st == ST_OK ? "succeeded" : "-EINTR");
 				if (st == ST_CANC || st == ST_INTR)
 					failed = true;
 			}
@@ -2592,9 +2652,10 @@ static int repro_cancel_chain(void)
 	if (spun || !((res >= 0 && res <= 2 && ares[0] == -ECANCELED &&
 		       ares[1] == -ECANCELED) ||
 		      (res == 0 && ares[0] == 1 && ares[1] == 1))) {
-		printf("# IORING_OP_ASYNC_CANCEL (fd, CANCEL_ALL) of 2 appends queued behind a blocked splice of the same file: %s, result %d (want 0..2 at once, the appends -ECANCELED)\n",
-		       spun ? "did not complete until the splice was released 5 s later" : "completed",
-		       res);
+		fprintf(stdout,
+			"# IORING_OP_ASYNC_CANCEL (fd, CANCEL_ALL) of 2 appends queued behind a blocked splice of the same file: %s, result %d (want 0..2 at once, the appends -ECANCELED)\n",
+			spun ? "did not complete until the splice was released 5 s later" :
+			"completed", res);
 		printf("not ok 1 repro-cancel-chain\n");
 		return 1;
 	}
@@ -2606,7 +2667,9 @@ static int repro_cancel_chain(void)
 
 static void on_alarm(int sig)
 {
-	static const char msg[] = "# iowq_stress: global time limit hit: a hang\nnot ok 1 stress: hang (global alarm)\n";
+	static const char msg[] =
+		"# iowq_stress: global time limit hit: a hang\n"
+		"not ok 1 stress: hang (global alarm)\n";
 
 	(void)sig;
 	if (write(1, msg, sizeof(msg) - 1) < 0)
@@ -2630,7 +2693,7 @@ static bool klog_has(const char * const *what)
 	if (n > 0) {
 		buf[n] = 0;
 		for (i = 0; what[i] && !found; i++)
-			found = strstr(buf, what[i]) != NULL;
+			found = strstr(buf, what[i]);
 	}
 	free(buf);
 	return found;
@@ -2656,7 +2719,7 @@ static bool debug_kernel(void)
 	return klog_has(banners);
 }
 
-static void usage(const char *prog)
+static void print_usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--seed N] [--seconds S] [--threads T] [--hang S]\n"
@@ -2742,13 +2805,13 @@ static void parse_args(int argc, char **argv)
 			opt.verbose = true;
 			break;
 		default:
-			usage(argv[0]);
+			print_usage(argv[0]);
 		}
 	}
 	if (optind < argc || opt.seconds <= 0 || opt.threads < 1 ||
 	    opt.threads > MAX_SLOTS || opt.hang < 1 || opt.live_bound <= 0 ||
 	    opt.live_scale < 0)
-		usage(argv[0]);
+		print_usage(argv[0]);
 	if (!have_seed) {
 		struct timespec ts;
 
@@ -2820,11 +2883,16 @@ static void progress(double now)
 	int workers = 0;
 
 	check_dead(now, &workers);
-	say("# t=%.0fs: %ld SQEs, %ld CQEs (%.0f/s), %ld threads, %ld rings, %d io-wq workers, %ld signals, %ld forks, hotplug %ld/%ld, %ld violations\n",
-	    now - t_start, atomic_load(&st_sqe), ops, ops / (now - t_start),
-	    atomic_load(&st_threads), atomic_load(&st_rings), workers,
-	    atomic_load(&st_signals), atomic_load(&st_forks),
-	    hp ? hp->offline : 0, hp ? hp->online : 0, atomic_load(&nr_violations));
+	/* say() in two printf()s: still one line, under out_lock */
+	pthread_mutex_lock(&out_lock);
+	printf("# t=%.0fs: %ld SQEs, %ld CQEs (%.0f/s), %ld threads, %ld rings, %d io-wq workers, ",
+	       now - t_start, atomic_load(&st_sqe), ops, ops / (now - t_start),
+	       atomic_load(&st_threads), atomic_load(&st_rings), workers);
+	printf("%ld signals, %ld forks, hotplug %ld/%ld, %ld violations\n",
+	       atomic_load(&st_signals), atomic_load(&st_forks),
+	       hp ? hp->offline : 0, hp ? hp->online : 0, atomic_load(&nr_violations));
+	fflush(stdout);
+	pthread_mutex_unlock(&out_lock);
 }
 
 static void *closer_main(void *arg)
@@ -2869,8 +2937,10 @@ int main(int argc, char **argv)
 	if (opt.repro)
 		return repro_cancel_chain();
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("# iowq_stress: seed=%" PRIu64 " seconds=%g (rerun: iowq_stress --seed %" PRIu64 " --seconds %g)\n",
-	       opt.seed, opt.seconds, opt.seed, opt.seconds);
+	fprintf(stdout,
+		"# iowq_stress: seed=%llu seconds=%g (rerun: iowq_stress --seed %llu --seconds %g)\n",
+		(unsigned long long)opt.seed, opt.seconds, (unsigned long long)opt.seed,
+		opt.seconds);
 	printf("TAP version 13\n1..5\n");
 	fflush(stdout);
 
@@ -2908,15 +2978,17 @@ int main(int argc, char **argv)
 		unlink(name);
 	}
 	hp_skip = hotplug_start();
-	printf("# %d threads, %d CPUs, %d nodes, hang bound %.0f s, exit bound %.0f s, order checked per %s, cancel-all %s, hotplug %s, fork %s, signals %s, in %s\n",
-	       opt.threads, nr_cpus_conf, iowq_nr_nodes(), opt.hang, opt.exit_bound,
-	       order_strict ? "task (across nodes)" : "node", opt.cancel_all ? "on" : "off",
-	       hp_skip ? hp_skip : "on",
-	       opt.fork ? "on" : "off", opt.signals ? "on" : "off", cwd);
+	fprintf(stdout,
+		"# %d threads, %d CPUs, %d nodes, hang bound %.0f s, exit bound %.0f s, order checked per %s, cancel-all %s, hotplug %s, fork %s, signals %s, in %s\n",
+		opt.threads, nr_cpus_conf, iowq_nr_nodes(), opt.hang, opt.exit_bound,
+		order_strict ? "task (across nodes)" : "node", opt.cancel_all ? "on" : "off",
+		hp_skip ? hp_skip : "on",
+		opt.fork ? "on" : "off", opt.signals ? "on" : "off", cwd);
 	if (opt.liveness)
-		printf("# liveness: latency bound %.1f s (%g s x %g), up to %d chain reads and %d splices per ring blocked until the end\n",
-		       live.bound, opt.live_bound, opt.live_scale, LV_HELD_READS,
-		       LV_HELD_SPLICES);
+		fprintf(stdout,
+			"# liveness: latency bound %.1f s (%g s x %g), up to %d chain reads and %d splices per ring blocked until the end\n",
+			live.bound, opt.live_bound, opt.live_scale, LV_HELD_READS,
+			LV_HELD_SPLICES);
 	else
 		printf("# liveness: off\n");
 	fflush(stdout);
@@ -2929,7 +3001,7 @@ int main(int argc, char **argv)
 		spawn(&slots[i]);
 	}
 	if (opt.liveness) {
-		atomic_store(&live.heartbeat, iowq_now());
+		time_store(&live.heartbeat, iowq_now());
 		live.started = !pthread_create(&live.th, NULL, live_main, NULL);
 		if (!live.started)
 			violation_cat(V_LIVE, "pthread_create (liveness) failed");
@@ -2948,14 +3020,14 @@ int main(int argc, char **argv)
 				reap_slot(s);
 				spawn(s);
 			} else if (s->started && !s->hb_reported &&
-				   now - atomic_load(&s->heartbeat) > opt.hang) {
+				   now - time_load(&s->heartbeat) > opt.hang) {
 				s->hb_reported = true;
 				violation("thread %d (slot %d gen %d) made no progress for %.0f s",
 					  atomic_load(&s->tid), i, s->gen, opt.hang);
 			}
 		}
 		if (live.started && !live.hb_reported &&
-		    now - atomic_load(&live.heartbeat) > opt.hang) {
+		    now - time_load(&live.heartbeat) > opt.hang) {
 			live.hb_reported = true;
 			violation_cat(V_LIVE, "liveness thread %d made no progress for %.0f s",
 				      atomic_load(&live.tid), opt.hang);
@@ -2985,9 +3057,9 @@ int main(int argc, char **argv)
 		}
 		if (s->started && atomic_load(&s->running)) {
 			violation_cat(V_EXIT, "thread %d (slot %d) did not stop within %.0f s",
-				  atomic_load(&s->tid), i, opt.hang);
+				      atomic_load(&s->tid), i, opt.hang);
 			printf("not ok 1 cqe: stopping the threads hung\n");
-			printf("# seed=%" PRIu64 ": FAIL\n", opt.seed);
+			printf("# seed=%llu: FAIL\n", (unsigned long long)opt.seed);
 			fflush(stdout);
 			_exit(KSFT_FAIL);
 		}
@@ -3008,7 +3080,7 @@ int main(int argc, char **argv)
 		if (iowq_join(live.th, live.bound + 2 * opt.hang + 10)) {
 			violation_cat(V_LIVE, "the liveness thread did not end");
 			printf("not ok 5 liveness: ending the liveness thread hung\n");
-			printf("# seed=%" PRIu64 ": FAIL\n", opt.seed);
+			printf("# seed=%llu: FAIL\n", (unsigned long long)opt.seed);
 			fflush(stdout);
 			_exit(KSFT_FAIL);
 		}
@@ -3047,23 +3119,27 @@ int main(int argc, char **argv)
 	v_live = atomic_load(&nr_vcat[V_LIVE]);
 	secs = iowq_now() - t_start;
 
-	say("# seed=%" PRIu64 ": %ld SQEs, %ld CQEs, %ld discarded with a closed ring, %.0f ops/s over %.0f s\n",
-	    opt.seed, total, atomic_load(&st_cqe), atomic_load(&st_discard),
-	    atomic_load(&st_cqe) / opt.seconds, secs);
+	say("# seed=%llu: %ld SQEs, %ld CQEs, %ld discarded with a closed ring, ",
+	    (unsigned long long)opt.seed, total, atomic_load(&st_cqe),
+	    atomic_load(&st_discard));
+	say("%.0f ops/s over %.0f s\n", atomic_load(&st_cqe) / opt.seconds, secs);
 	say("#   ops:");
 	for (i = 0; i < OP_NR; i++)
 		say(" %s=%ld", op_name[i], atomic_load(&st_op[i]));
-	say("\n#   threads=%ld rings=%ld (reused %ld) exits-with-work=%ld closes-with-work=%ld cancel0=%ld aff-einval=%ld\n",
-	    atomic_load(&st_threads), atomic_load(&st_rings), atomic_load(&st_reuse),
+	say("\n#   threads=%ld rings=%ld (reused %ld)", atomic_load(&st_threads),
+	    atomic_load(&st_rings), atomic_load(&st_reuse));
+	say(" exits-with-work=%ld closes-with-work=%ld cancel0=%ld aff-einval=%ld\n",
 	    atomic_load(&st_exit_inflight), atomic_load(&st_close_inflight),
 	    atomic_load(&st_cancel0), atomic_load(&st_aff_einval));
 	say("#   reads completed with data after a cancel returned 0 (upstream poll race): %ld\n",
 	    atomic_load(&st_poll_race));
-	say("#   signals sent=%ld caught=%d; children exit=%ld exec=%ld kill=%ld thread-exit=%ld; hotplug offline=%ld online=%ld failed=%ld; %ld records in the files\n",
-	    atomic_load(&st_signals), (int)sigs_caught, atomic_load(&st_children[0]),
-	    atomic_load(&st_children[1]), atomic_load(&st_children[2]),
-	    atomic_load(&st_children[3]), hp ? hp->offline : 0, hp ? hp->online : 0,
-	    hp ? hp->failed : 0, nrecs);
+	say("#   signals sent=%ld caught=%d;", atomic_load(&st_signals),
+	    atomic_load(&sigs_caught));
+	say(" children exit=%ld exec=%ld kill=%ld thread-exit=%ld;",
+	    atomic_load(&st_children[0]), atomic_load(&st_children[1]),
+	    atomic_load(&st_children[2]), atomic_load(&st_children[3]));
+	say(" hotplug offline=%ld online=%ld failed=%ld; %ld records in the files\n",
+	    hp ? hp->offline : 0, hp ? hp->online : 0, hp ? hp->failed : 0, nrecs);
 	if (opt.liveness) {
 		long canc = 0;
 
@@ -3072,28 +3148,34 @@ int main(int argc, char **argv)
 			say(" %s=%.3fs/%ld", lk_name[i], live.max_lat[i], live.n[i]);
 			canc += live.ncanc[i];
 		}
-		say("; %ld chains, blocked until the end: %ld chain reads, %ld splices; cancelled %ld\n",
-		    live.chains, live.held_reads, live.held_splices, canc);
+		say("; %ld chains, blocked until the end: %ld chain reads, %ld splices;",
+		    live.chains, live.held_reads, live.held_splices);
+		say(" cancelled %ld\n", canc);
 	}
 
 	printf("%s 1 cqe: every SQE one CQE, plausible results (%ld violations)\n",
 	       v_cqe ? "not ok" : "ok", v_cqe);
-	printf("%s 2 order: appends and linked chains in order, exactly the completed ones (%ld violations)\n",
-	       v_order ? "not ok" : "ok", v_order);
-	printf("%s 3 exit: workers gone after their threads, children ended in time (%ld violations)\n",
-	       v_exit ? "not ok" : "ok", v_exit);
+	fprintf(stdout,
+		"%s 2 order: appends and linked chains in order, exactly the completed ones (%ld violations)\n",
+		v_order ? "not ok" : "ok", v_order);
+	fprintf(stdout,
+		"%s 3 exit: workers gone after their threads, children ended in time (%ld violations)\n",
+		v_exit ? "not ok" : "ok", v_exit);
 	if (hp_skip)
 		printf("ok 4 hotplug # SKIP %s\n", hp_skip);
 	else
-		printf("%s 4 hotplug: CPU %d taken offline by a second process, online at the end (%ld violations)\n",
-		       v_hp ? "not ok" : "ok", HOTPLUG_CPU, v_hp);
+		fprintf(stdout,
+			"%s 4 hotplug: CPU %d taken offline by a second process, online at the end (%ld violations)\n",
+			v_hp ? "not ok" : "ok", HOTPLUG_CPU, v_hp);
 	if (opt.liveness)
-		printf("%s 5 liveness: writes, linked write-fsync-read chains, async NOPs within %.1f s while other work blocks until the end (%ld violations)\n",
-		       v_live ? "not ok" : "ok", live.bound, v_live);
+		fprintf(stdout,
+			"%s 5 liveness: writes, linked write-fsync-read chains, async NOPs within %.1f s while other work blocks until the end (%ld violations)\n",
+			v_live ? "not ok" : "ok", live.bound, v_live);
 	else
 		printf("ok 5 liveness # SKIP disabled by --no-liveness\n");
 	n = atomic_load(&nr_violations);
-	printf("# seed=%" PRIu64 ": %s (%d violations)\n", opt.seed, n ? "FAIL" : "PASS", n);
+	printf("# seed=%llu: %s (%d violations)\n", (unsigned long long)opt.seed,
+	       n ? "FAIL" : "PASS", n);
 	fflush(stdout);
 	for (i = 0; i < NFILES; i++) {
 		char name[32];

@@ -424,7 +424,8 @@ static inline void iowq_pipes_close(struct iowq_pipe *p, int n)
 			close(p[i].r);
 		if (p[i].w >= 0)
 			close(p[i].w);
-		p[i].r = p[i].w = -1;
+		p[i].r = -1;
+		p[i].w = -1;
 	}
 }
 
