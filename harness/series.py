@@ -28,8 +28,9 @@ SRC_TAR = os.environ.get("SRC_TAR") or "/usr/src/linux-source-6.1.tar.xz"
 JOBS = os.environ.get("JOBS") or str(os.cpu_count() + 1)
 MANIFEST = os.path.join(REPO, "series", "manifest")
 PRISTINE = os.path.join(B, "pristine.git")
-# A fixed committer: the series must not depend on who builds it.
-COMMITTER = ("io-wq series", "series@localhost")
+# Who applies the series in `make patches-check`: the series itself does
+# not depend on who builds it (its author is in series/manifest).
+COMMITTER = ("io-wq series check", "series-check@localhost")
 
 
 def die(msg):
@@ -176,7 +177,7 @@ def base_version():
 def git_env(author, date):
     name, email = re.fullmatch(r"(.+) <(.+)>", author).groups()
     env = dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
-               GIT_COMMITTER_NAME=COMMITTER[0], GIT_COMMITTER_EMAIL=COMMITTER[1],
+               GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email,
                GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
     return env
 
