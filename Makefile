@@ -89,6 +89,8 @@ help:
 	@echo "  make patches-check  git am the series onto a fresh 6.1.y tree; after each"
 	@echo "                   patch: checkpatch --strict, build, boot; then the tree must"
 	@echo "                   equal the one 'make kernel' builds"
+	@echo "  make clean       remove objects, initramfs, logs, the series (keeps sources)"
+	@echo "  make distclean   remove all of build/"
 	@echo "Variables: VARIANT=$(VARIANT) DEBUG=$(DEBUG) ACCEL=$(ACCEL) SMP=$(SMP)"
 	@echo "  NODES=$(NODES) MEM=$(MEM) FILTER=$(FILTER) ARGS=$(ARGS) TIMEOUT=$(TIMEOUT) V=$(V)"
 	@echo "  SECONDS=$(SECONDS) SEED=$(SEED) BENCH=$(BENCH) BOOTS=$(BOOTS)"
@@ -186,7 +188,8 @@ shell: kernel initramfs
 	@$(VM) --initrd $(TEST_INITRD) --log $(B)/logs/shell-$(KNAME).log shell
 
 clean:
-	rm -rf $(B)/obj $(B)/initramfs* $(B)/selftests $(B)/tools $(B)/logs
+	rm -rf $(B)/obj $(B)/initramfs* $(B)/selftests $(B)/tools $(B)/logs \
+		$(B)/patches $(B)/patches-check
 
 distclean:
 	rm -rf $(B)
