@@ -114,6 +114,7 @@
 #include <linux/task_work.h>
 #include <linux/workqueue.h>
 #include <linux/hash.h>
+#include <linux/seq_file.h>
 #include <uapi/linux/io_uring.h>
 
 #include "io-wq.h"
@@ -182,6 +183,8 @@ struct io_worker {
 	/* work being run, and the rest of its hashed chain (linked by ->list) */
 	struct io_wq_work *cur_work;		/* K */
 	struct io_wq_work *next_work;		/* K */
+	/* items run since the worker last took acct->lock (nr_completed) */
+	unsigned long nr_done;			/* W */
 	struct rcu_head rcu;
 };
 
@@ -198,6 +201,13 @@ struct io_wqe_acct {
 	unsigned int nr_units;			/* L */
 	/* workers on their way to the queue: reserved, starting, woken */
 	unsigned int nr_coming;			/* L */
+	/*
+	 * Statistics since creation, for fdinfo (io_wq_show_fdinfo()).  The
+	 * two of the hot path sit beside nr_units and nr_coming, which the
+	 * same critical sections write; the others are of slow paths.
+	 */
+	unsigned long nr_enqueued;		/* L */
+	unsigned long nr_completed;		/* L: workers add their nr_done */
 	unsigned int max_workers;		/* L */
 	atomic_t nr_running;			/* A, see io_acct_activate() */
 	unsigned long flags;			/* A */
@@ -207,6 +217,12 @@ struct io_wqe_acct {
 	struct delayed_work retry_work;		/* C */
 	unsigned int create_retries;		/* C: failed attempts in a row */
 	unsigned int create_fails;		/* C: of which not due to signals */
+	unsigned long nr_create_retried;	/* C, READ_ONCE */
+	unsigned long nr_cancelled;		/* L: queued or running */
+	unsigned long nr_created;		/* L */
+	unsigned long nr_create_failed;		/* L: given up */
+	unsigned long nr_idle_exits;		/* L: timed out or unused */
+	unsigned long nr_hash_stalls;		/* L: times it became STALLED */
 	int index;				/* I */
 	struct io_wqe *wqe;			/* I */
 };
@@ -284,15 +300,14 @@ static inline bool io_acct_runnable(struct io_wqe_acct *acct)
  */
 static void io_run_cancel(struct io_wq *wq, struct io_wq_work *work)
 {
-	do {
-		struct io_wq_work *linked;
+	struct io_wq_work *next;
 
+	for (; work; work = next) {
 		work->flags |= IO_WQ_WORK_CANCEL;
 		wq->do_work(work);
-		if (wq->put_work(work, &linked))
+		if (wq->put_work(work, &next))
 			wq->free_work(work);
-		work = linked;
-	} while (work);
+	}
 }
 
 static void io_run_cancel_list(struct io_wq *wq, struct io_wq_work_list *list)
@@ -327,10 +342,14 @@ static bool io_acct_unreserve(struct io_wqe_acct *acct, unsigned int nr)
 static void io_acct_take_all(struct io_wqe_acct *acct,
 			     struct io_wq_work_list *out)
 {
+	struct io_wq_work_node *node;
+
 	lockdep_assert_held(&acct->lock);
 
 	if (wq_list_empty(&acct->work_list))
 		return;
+	for (node = acct->work_list.first; node; node = node->next)
+		acct->nr_cancelled++;
 	if (wq_list_empty(out)) {
 		*out = acct->work_list;
 	} else {
@@ -567,8 +586,9 @@ static struct io_wq_work *io_acct_take_work(struct io_wqe_acct *acct,
 again:
 	work = io_acct_first_runnable(acct, &prev);
 	if (!work) {
-		if (!wq_list_empty(&acct->work_list))
-			set_bit(IO_ACCT_STALLED, &acct->flags);
+		if (!wq_list_empty(&acct->work_list) &&
+		    !test_and_set_bit(IO_ACCT_STALLED, &acct->flags))
+			acct->nr_hash_stalls++;
 		return NULL;
 	}
 	if (io_wq_is_hashed(work)) {
@@ -648,6 +668,7 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
 	}
 	raw_spin_lock(&acct->lock);
 	io_acct_insert(acct, work);
+	acct->nr_enqueued++;
 	io_acct_activate(acct);
 	raw_spin_unlock(&acct->lock);
 }
@@ -695,6 +716,7 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		if (test_bit(IO_WQ_BIT_EXIT, &wq->state))
 			io_worker_prepare_exit_work(work);
 		wq->do_work(work);
+		worker->nr_done++;
 
 		raw_spin_lock(&worker->lock);
 		next = worker->next_work;
@@ -736,6 +758,8 @@ static void io_worker_run_queue(struct io_worker *worker)
 		struct io_wq_work *work;
 
 		raw_spin_lock(&acct->lock);
+		acct->nr_completed += worker->nr_done;
+		worker->nr_done = 0;
 		work = io_acct_take_work(acct, worker);
 		raw_spin_unlock(&acct->lock);
 		if (work) {
@@ -791,6 +815,9 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 	    test_bit(IO_WQ_BIT_UNUSED, &wq->state) ||
 	    acct->nr_workers > acct->max_workers ||
 	    (*timed_out && acct->nr_workers > 1)) {
+		if (!test_bit(IO_WQ_BIT_EXIT, &wq->state) &&
+		    acct->nr_workers <= acct->max_workers)
+			acct->nr_idle_exits++;
 		acct->nr_workers--;
 		raw_spin_unlock(&acct->lock);
 		return false;
@@ -920,6 +947,7 @@ static int io_worker_spawn(struct io_wqe_acct *acct)
 
 	raw_spin_lock(&acct->lock);
 	acct->nr_reserved--;
+	acct->nr_created++;
 	raw_spin_unlock(&acct->lock);
 
 	wake_up_new_task(tsk);
@@ -945,6 +973,7 @@ static void io_acct_create_failed(struct io_wqe_acct *acct)
 
 	INIT_WQ_LIST(&cancel);
 	raw_spin_lock(&acct->lock);
+	acct->nr_create_failed++;
 	if (io_acct_unreserve(acct, acct->nr_reserved))
 		io_acct_take_all(acct, &cancel);
 	else
@@ -1000,6 +1029,7 @@ static void io_acct_create_workers(struct io_wqe_acct *acct)
 		/* try again later, from retry_work, backing off */
 		if (test_and_set_bit_lock(IO_ACCT_CREATING, &acct->flags))
 			return;
+		WRITE_ONCE(acct->nr_create_retried, acct->nr_create_retried + 1);
 		delay = min_t(unsigned long, 1UL << min(acct->create_retries++, 8U),
 			      IO_WQ_CREATE_DELAY_MAX);
 		schedule_delayed_work(&acct->retry_work, delay);
@@ -1176,6 +1206,7 @@ static void io_acct_cancel_queued(struct io_wqe_acct *acct,
 		io_acct_remove(acct, work, prev);
 		wq_list_add_tail(&work->list, out);
 		m->nr_pending++;
+		acct->nr_cancelled++;
 	}
 }
 
@@ -1202,6 +1233,7 @@ static void io_acct_cancel_running(struct io_wqe_acct *acct,
 			cur->flags |= IO_WQ_WORK_CANCEL;
 			set_notify_signal(worker->task);
 			m->nr_running++;
+			acct->nr_cancelled++;
 		}
 		work = worker->next_work;
 		while (work && !io_match_done(m)) {
@@ -1214,6 +1246,7 @@ static void io_acct_cancel_running(struct io_wqe_acct *acct,
 					worker->next_work = next;
 				wq_list_add_tail(&work->list, out);
 				m->nr_pending++;
+				acct->nr_cancelled++;
 			} else {
 				prev = work;
 			}
@@ -1695,6 +1728,70 @@ void io_wq_put_and_exit(struct io_wq *wq)
 	}
 	io_run_cancel_list(wq, &cancel);
 	io_wq_free(wq);
+}
+
+static const char *const io_acct_names[IO_WQ_ACCT_NR] = {
+	[IO_WQ_ACCT_BOUND]	= "bound",
+	[IO_WQ_ACCT_UNBOUND]	= "unbound",
+};
+
+/**
+ * io_wq_show_fdinfo - print the state and statistics of an io-wq
+ * @m: the fdinfo file of a ring
+ * @wq: the io-wq of a task that uses the ring
+ *
+ * One "IoWq:" line per node and account, of space-separated key=value
+ * pairs: the owner's pid, the node and account, its workers (alive, idle
+ * on the free list, busy, running in the sense of the concurrency rule,
+ * the limit), its queued units and whether it is stalled on hash keys,
+ * then counters since the io-wq was created.  Each line is a snapshot
+ * taken under the account's lock.  The caller keeps @wq alive: io_uring
+ * holds the ring's uring_lock, without which a task leaves the ring's
+ * tctx_list before its io-wq goes.
+ */
+void io_wq_show_fdinfo(struct seq_file *m, struct io_wq *wq)
+{
+	int node, i;
+
+	for_each_node(node) {
+		for (i = 0; i < IO_WQ_ACCT_NR; i++) {
+			struct io_wqe_acct *acct = &wq->wqes[node]->acct[i];
+			unsigned int alive, idle = 0, limit, queued;
+			unsigned long c[8];
+			struct hlist_nulls_node *n;
+			struct io_worker *worker;
+			bool stalled;
+			int running;
+
+			raw_spin_lock(&acct->lock);
+			hlist_nulls_for_each_entry(worker, n, &acct->free_list,
+						   free_node)
+				idle += test_bit(IO_WORKER_FREE, &worker->free);
+			alive = acct->nr_workers - acct->nr_reserved;
+			running = atomic_read(&acct->nr_running) -
+				  acct->nr_reserved;
+			limit = acct->max_workers;
+			queued = acct->nr_units;
+			stalled = test_bit(IO_ACCT_STALLED, &acct->flags);
+			c[0] = acct->nr_enqueued;
+			c[1] = acct->nr_completed;
+			c[2] = acct->nr_cancelled;
+			c[3] = acct->nr_created;
+			c[4] = acct->nr_create_failed;
+			c[5] = READ_ONCE(acct->nr_create_retried);
+			c[6] = acct->nr_idle_exits;
+			c[7] = acct->nr_hash_stalls;
+			raw_spin_unlock(&acct->lock);
+
+			seq_printf(m, "IoWq:\tpid=%d node=%d acct=%s alive=%u idle=%u busy=%u running=%d limit=%u queued=%u stalled=%d",
+				   task_pid_vnr(wq->task), node, io_acct_names[i],
+				   alive, idle, alive - idle, running, limit,
+				   queued, stalled);
+			seq_printf(m, " enqueued=%lu completed=%lu cancelled=%lu created=%lu create_failed=%lu create_retried=%lu idle_exits=%lu hash_stalls=%lu\n",
+				   c[0], c[1], c[2], c[3], c[4], c[5], c[6],
+				   c[7]);
+		}
+	}
 }
 
 static __init int io_wq_init(void)

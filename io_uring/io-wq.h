@@ -10,6 +10,7 @@
 #include <linux/io_uring_types.h>
 
 struct io_wq;
+struct seq_file;
 
 /* Bits of io_wq_work->flags. */
 enum {
@@ -77,6 +78,7 @@ void io_wq_hash_work(struct io_wq_work *work, void *val);
 int io_wq_cpu_affinity(struct io_uring_task *tctx, cpumask_var_t mask);
 int io_wq_max_workers(struct io_wq *wq, int *new_count);
 void io_wq_set_unused(struct io_wq *wq, bool unused);
+void io_wq_show_fdinfo(struct seq_file *m, struct io_wq *wq);
 bool io_wq_worker_stopped(void);
 
 static inline bool io_wq_is_hashed(struct io_wq_work *work)
