@@ -37,7 +37,7 @@ mkdir -p "$B/selftests" "$B/tools"
 make -s -C "$SRC/tools/testing/selftests/io_uring" OUTPUT="$B/selftests" all
 
 CFLAGS="-O2 -g -Wall -Wextra -D_GNU_SOURCE -pthread"
-for prog in iowq-demo iowq-bench; do
+for prog in iowq-demo iowq-bench iowq-stat; do
 	src=$REPO/tools/io_uring/$prog.c
 	[ -f "$src" ] || continue
 	if [ ! "$B/tools/$prog" -nt "$src" ]; then
