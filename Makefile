@@ -55,6 +55,7 @@ VM = python3 harness/vm.py --kernel $(BZIMAGE) \
 	--timeout $(TIMEOUT) --test-timeout $(TEST_TIMEOUT) \
 	$(if $(FILTER),--filter '$(FILTER)') $(if $(ARGS),--args '$(ARGS)') \
 	$(if $(V),--verbose) --lu-timeout $(LIBURING_TIMEOUT) \
+	$(if $(DEBUG),--append 'trace_event=io_wq:*') \
 	--known 'known liburing failure:harness/known-failures-liburing' \
 	$(if $(filter stock,$(VARIANT)),--known 'known upstream bug:harness/known-failures-stock')
 

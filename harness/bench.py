@@ -83,7 +83,8 @@ def run_boot(a, n, total, boot, t_start):
         mode="bench", kernel=boot.kernel, initrd=a.initrd, log=log,
         accel=a.accel, smp=a.smp, nodes=a.nodes, mem=a.mem, filter="",
         args=a.guest_args, timeout=a.timeout, quiet_timeout=a.quiet_timeout,
-        test_timeout=a.timeout, oops_panic=False, verbose=False)
+        test_timeout=a.timeout, oops_panic=False, verbose=False,
+        append=a.append_ours if boot.label == "ours" else "")
     judge = vm.Judge(verbose=False)
     tag = f"boot {n}/{total} {boot.label:5}"
     cur = {"wl": None}
@@ -405,6 +406,10 @@ def main():
     p.add_argument("--boots", type=int, default=3)
     p.add_argument("--only", default="")
     p.add_argument("--args", default="", help="more options for iowq-bench")
+    p.add_argument("--append-ours", default="",
+                   help="more kernel command line for the --ours boots only, e.g. "
+                        "'trace_event=io_wq:*' (with --before and one kernel twice: "
+                        "the price of enabled events)")
     p.add_argument("--accel", default="tcg")
     p.add_argument("--smp", type=int, default=2)
     p.add_argument("--nodes", type=int, default=2)

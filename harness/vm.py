@@ -73,6 +73,8 @@ def qemu_cmd(a):
         append.append(f"iowq.filter={a.filter}")
     if a.args:
         append.append(f'iowq.args="{a.args}"')
+    if getattr(a, "append", None):         # bench.py has none
+        append.append(a.append)
     cmd += ["-append", " ".join(x for x in append if x)]
     # The console goes to a log file that follow() streams to the terminal
     # (run, bench) or parses (test); an interactive shell gets stdio.
@@ -290,6 +292,8 @@ def main():
     p.add_argument("--known", action="append", default=[], metavar="LABEL:FILE",
                    help="cases known to fail on this kernel, and the label of "
                    "their XFAIL (repeatable)")
+    p.add_argument("--append", default="",
+                   help="more kernel command line, e.g. 'trace_event=io_wq:*'")
     p.add_argument("--lu-timeout", type=int, default=120,
                    help="guest: seconds before a liburing test is killed")
     a = p.parse_args()
