@@ -121,6 +121,9 @@
 #include "slist.h"
 #include "io_uring.h"
 
+#define CREATE_TRACE_POINTS
+#include <trace/events/io_wq.h>
+
 /* An idle worker exits after this long without work (not the last one). */
 #define IO_WQ_IDLE_TIMEOUT	(5 * HZ)
 /* Attempts at creating a worker that fails with -EAGAIN and the like. */
@@ -267,6 +270,12 @@ static enum cpuhp_state io_wq_online;
 static inline struct io_wq *acct_wq(struct io_wqe_acct *acct)
 {
 	return acct->wqe->wq;
+}
+
+/* Trace events name an account by its owner's pid, node and index. */
+static inline int io_acct_owner(struct io_wqe_acct *acct)
+{
+	return acct_wq(acct)->task->pid;
 }
 
 static inline unsigned int io_work_hash_key(struct io_wq_work *work)
@@ -422,6 +431,8 @@ static bool io_acct_claim_free(struct io_wqe_acct *acct)
 		if (test_and_clear_bit(IO_WORKER_FREE, &worker->free)) {
 			atomic_inc(&acct->nr_running);
 			acct->nr_coming++;
+			trace_io_wq_worker_claim(io_acct_owner(acct), acct->wqe->node, acct->index,
+						 worker->task->pid);
 			wake_up_process(worker->task);
 			claimed = true;
 			break;
@@ -587,8 +598,12 @@ again:
 	work = io_acct_first_runnable(acct, &prev);
 	if (!work) {
 		if (!wq_list_empty(&acct->work_list) &&
-		    !test_and_set_bit(IO_ACCT_STALLED, &acct->flags))
+		    !test_and_set_bit(IO_ACCT_STALLED, &acct->flags)) {
+			work = io_node_work(acct->work_list.first);
 			acct->nr_hash_stalls++;
+			trace_io_wq_stall(io_acct_owner(acct), acct->wqe->node,
+					  acct->index, io_work_hash_key(work));
+		}
 		return NULL;
 	}
 	if (io_wq_is_hashed(work)) {
@@ -616,6 +631,7 @@ static int io_acct_stall_wake(struct wait_queue_entry *wait, unsigned int mode,
 
 	list_del_init(&wait->entry);
 	clear_bit(IO_ACCT_STALLED, &acct->flags);
+	trace_io_wq_unstall(io_acct_owner(acct), acct->wqe->node, acct->index, -1);
 	raw_spin_lock(&acct->lock);
 	io_acct_activate(acct);
 	raw_spin_unlock(&acct->lock);
@@ -669,6 +685,9 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
 	raw_spin_lock(&acct->lock);
 	io_acct_insert(acct, work);
 	acct->nr_enqueued++;
+	trace_io_wq_enqueue(io_acct_owner(acct), acct->wqe->node, acct->index, work,
+			    io_wq_is_hashed(work) ? io_work_hash_key(work) : -1,
+			    acct->nr_units);
 	io_acct_activate(acct);
 	raw_spin_unlock(&acct->lock);
 }
@@ -706,7 +725,8 @@ static void io_worker_prepare_exit_work(struct io_wq_work *work)
  */
 static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *work)
 {
-	struct io_wq *wq = acct_wq(worker->acct);
+	struct io_wqe_acct *acct = worker->acct;
+	struct io_wq *wq = acct_wq(acct);
 	int key = io_wq_is_hashed(work) ? io_work_hash_key(work) : -1;
 
 	do {
@@ -715,7 +735,11 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 
 		if (test_bit(IO_WQ_BIT_EXIT, &wq->state))
 			io_worker_prepare_exit_work(work);
+		trace_io_wq_work_start(io_acct_owner(acct), acct->wqe->node,
+				       acct->index, current->pid, work);
 		wq->do_work(work);
+		trace_io_wq_work_done(io_acct_owner(acct), acct->wqe->node,
+				      acct->index, current->pid, work);
 		worker->nr_done++;
 
 		raw_spin_lock(&worker->lock);
@@ -815,9 +839,18 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 	    test_bit(IO_WQ_BIT_UNUSED, &wq->state) ||
 	    acct->nr_workers > acct->max_workers ||
 	    (*timed_out && acct->nr_workers > 1)) {
-		if (!test_bit(IO_WQ_BIT_EXIT, &wq->state) &&
-		    acct->nr_workers <= acct->max_workers)
+		int reason = IO_WQ_EXIT_IDLE;
+
+		if (test_bit(IO_WQ_BIT_EXIT, &wq->state))
+			reason = IO_WQ_EXIT_EXIT;
+		else if (acct->nr_workers > acct->max_workers)
+			reason = IO_WQ_EXIT_LIMIT;
+		else if (test_bit(IO_WQ_BIT_UNUSED, &wq->state))
+			reason = IO_WQ_EXIT_UNUSED;
+		if (reason == IO_WQ_EXIT_IDLE || reason == IO_WQ_EXIT_UNUSED)
 			acct->nr_idle_exits++;
+		trace_io_wq_worker_exit(io_acct_owner(acct), acct->wqe->node,
+					acct->index, current->pid, reason);
 		acct->nr_workers--;
 		raw_spin_unlock(&acct->lock);
 		return false;
@@ -852,6 +885,9 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 		/* fatal: the process is going away, its exit cancels the rest */
 		raw_spin_lock(&acct->lock);
 		io_worker_deactivate(worker);
+		trace_io_wq_worker_exit(io_acct_owner(acct), acct->wqe->node,
+					acct->index, current->pid,
+					IO_WQ_EXIT_SIGNAL);
 		acct->nr_workers--;
 		raw_spin_unlock(&acct->lock);
 		return false;
@@ -949,6 +985,8 @@ static int io_worker_spawn(struct io_wqe_acct *acct)
 	acct->nr_reserved--;
 	acct->nr_created++;
 	raw_spin_unlock(&acct->lock);
+	trace_io_wq_worker_create(io_acct_owner(acct), wqe->node, acct->index,
+				  tsk->pid);
 
 	wake_up_new_task(tsk);
 	return 0;
@@ -987,6 +1025,7 @@ static void io_acct_create_workers(struct io_wqe_acct *acct)
 {
 	struct io_wq *wq = acct_wq(acct);
 	unsigned long delay;
+	bool retry;
 	int ret;
 
 	clear_bit_unlock(IO_ACCT_CREATING, &acct->flags);
@@ -1020,11 +1059,16 @@ static void io_acct_create_workers(struct io_wqe_acct *acct)
 			acct->create_fails = 0;
 			continue;
 		}
-		if (fatal_signal_pending(current))
-			break;
 		/* a pending signal is no failure: it goes away */
-		if (!io_create_error_is_signal(ret) &&
-		    (ret != -EAGAIN || ++acct->create_fails >= IO_WQ_CREATE_TRIES))
+		retry = !fatal_signal_pending(current) &&
+			(io_create_error_is_signal(ret) ||
+			 (ret == -EAGAIN &&
+			  ++acct->create_fails < IO_WQ_CREATE_TRIES));
+		trace_io_wq_worker_create_fail(io_acct_owner(acct),
+					       acct->wqe->node, acct->index,
+					       ret, acct->create_retries + 1,
+					       retry);
+		if (!retry)
 			break;
 		/* try again later, from retry_work, backing off */
 		if (test_and_set_bit_lock(IO_ACCT_CREATING, &acct->flags))
@@ -1300,6 +1344,8 @@ enum io_wq_cancel io_wq_cancel_cb(struct io_wq *wq, work_cancel_fn *cancel,
 			break;
 	}
 	io_run_cancel_list(wq, &out);
+	trace_io_wq_cancel(wq->task->pid, m.nr_pending, m.nr_running,
+			   cancel_all);
 
 	if (m.nr_pending)
 		return IO_WQ_CANCEL_OK;
@@ -1335,6 +1381,7 @@ static void io_wq_update_masks(struct io_wq *wq, const struct cpumask *online)
 			cpumask_copy(mask, online);
 		WRITE_ONCE(wq->wqes[node]->nr_cpus,
 			   max(cpumask_weight(mask), 1U));
+		trace_io_wq_affinity(wq->task->pid, node, mask);
 	}
 }
 
@@ -1531,6 +1578,9 @@ int io_wq_max_workers(struct io_wq *wq, int *new_count)
 			io_acct_activate(acct);
 			raw_spin_unlock(&acct->lock);
 		}
+		trace_io_wq_limits(wq->task->pid, node,
+				   wq->wqes[node]->acct[IO_WQ_ACCT_BOUND].max_workers,
+				   wq->wqes[node]->acct[IO_WQ_ACCT_UNBOUND].max_workers);
 		first = false;
 	}
 
