@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * io-wq's trace events (include/trace/events/io_wq.h), read from a tracefs
+ * instance of the test's own: a blocked splice shows enqueue -> worker
+ * created -> work started -> work done, with one work pointer and one
+ * worker pid; a cancel of blocked work shows found-running, of nothing
+ * not-found; IORING_REGISTER_IOWQ_MAX_WORKERS shows the new limits; a
+ * write queued behind a hash key held by blocked work shows the stall.
+ * Stock 6.1 has no io_wq events: the tests skip there.
+ */
+#include "../kselftest_harness.h"
+#include "iowq_util.h"
+
+#include <sys/mount.h>
+
+#define TRACEFS		"/sys/kernel/tracing"
+#define TRACE_MAX	(1024 * 1024)
+
+FIXTURE(trace) {
+	struct io_uring ring;
+	struct iowq_cq cq;
+	char inst[96];
+	char *buf;
+	pid_t tid;
+	int node;
+	bool ok;
+};
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* The trace of the instance into self->buf; its length or -errno. */
+static int read_trace(struct _test_data_trace *self)
+{
+	char path[128];
+	ssize_t n, len = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/trace", self->inst);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (len < TRACE_MAX - 1) {
+		n = read(fd, self->buf + len, TRACE_MAX - 1 - len);
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	self->buf[len] = 0;
+	return len;
+}
+
+/*
+ * The first line at or after @from holding the event @ev and every string
+ * of @want (NULL-terminated); NULL if none.
+ */
+static const char *find_event(const char *from, const char *ev,
+			      const char *const *want)
+{
+	const char *line = from;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char tmp[512];
+		int i;
+
+		if (len < sizeof(tmp)) {
+			memcpy(tmp, line, len);
+			tmp[len] = 0;
+			for (i = 0; want[i] && strstr(tmp, want[i]); i++)
+				;
+			if (strstr(tmp, ev) && !want[i])
+				return line;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* The word after " @key " in the line at @line (at most 31 characters). */
+static void field(const char *line, const char *key, char *out)
+{
+	const char *end = strchr(line, '\n');
+	char want[32];
+	const char *p;
+
+	snprintf(want, sizeof(want), " %s ", key);
+	p = strstr(line, want);
+	out[0] = 0;
+	if (p && (!end || p < end))
+		sscanf(p + strlen(want), "%31s", out);
+}
+
+static int cpu_node(int cpu)
+{
+	int n, nodes = iowq_nr_nodes();
+	cpu_set_t set;
+
+	for (n = 0; n < nodes; n++)
+		if (!iowq_node_cpus(n, &set) && CPU_ISSET(cpu, &set))
+			return n;
+	return 0;
+}
+
+FIXTURE_SETUP(trace)
+{
+	char path[160];
+
+	self->buf = malloc(TRACE_MAX);
+	ASSERT_NE(NULL, self->buf);
+	if (access(TRACEFS "/instances", F_OK))
+		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+	if (access(TRACEFS "/events/io_wq", F_OK))
+		return;
+	snprintf(self->inst, sizeof(self->inst), TRACEFS "/instances/iowq-%d",
+		 getpid());
+	ASSERT_EQ(0, mkdir(self->inst, 0700));
+	snprintf(path, sizeof(path), "%s/events/io_wq/enable", self->inst);
+	ASSERT_EQ(0, write_file(path, "1"));
+	self->ok = true;
+	ASSERT_EQ(0, iowq_pin_cpu(0));
+	self->node = cpu_node(0);
+	self->tid = iowq_gettid();
+	ASSERT_EQ(0, io_uring_queue_init(64, &self->ring, 0));
+}
+
+FIXTURE_TEARDOWN(trace)
+{
+	char path[160];
+
+	if (self->ok) {
+		io_uring_queue_exit(&self->ring);
+		snprintf(path, sizeof(path), "%s/events/io_wq/enable",
+			 self->inst);
+		write_file(path, "0");
+		rmdir(self->inst);
+	}
+	free(self->buf);
+}
+
+#define NO_EVENTS	"no io_wq trace events (stock 6.1, or no tracefs)"
+
+/*
+ * A splice from an empty pipe: enqueued (unhashed), a worker created for
+ * it, started by that worker; done once the pipe is written.
+ */
+TEST_F(trace, blocked_splice_created_started)
+{
+	char owner[32], unb[64], work[32], worker[32], w2[32], wk[64], wr[64];
+	const char *enq, *cre, *sta, *don;
+	struct iowq_pipe p;
+	int null;
+
+	if (!self->ok)
+		SKIP(return, NO_EVENTS);
+	ASSERT_EQ(0, iowq_pipes_open(&p, 1));
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, null);
+	iowq_prep_splice(&self->ring, p.r, null, 1, 1, IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(1, iowq_wait_workers(0, 1, 1, 10));
+	iowq_sleep(0.1);
+	ASSERT_EQ(1, write(p.w, "x", 1));
+	ASSERT_EQ(1, iowq_reap(&self->ring, &self->cq, 1, 10));
+	EXPECT_EQ(1, self->cq.res[1]);
+	ASSERT_LT(0, read_trace(self));
+
+	snprintf(owner, sizeof(owner), "owner %d ", self->tid);
+	snprintf(unb, sizeof(unb), "node %d unbound", self->node);
+	{
+		const char *const want[] = { owner, unb, "key -1", NULL };
+
+		enq = find_event(self->buf, "io_wq_enqueue:", want);
+	}
+	ASSERT_NE(NULL, enq) TH_LOG("trace:\n%s", self->buf);
+	field(enq, "work", work);
+	{
+		const char *const want[] = { owner, unb, NULL };
+
+		cre = find_event(enq, "io_wq_worker_create:", want);
+	}
+	ASSERT_NE(NULL, cre) TH_LOG("trace:\n%s", self->buf);
+	field(cre, "worker", worker);
+	snprintf(wk, sizeof(wk), "work %s", work);
+	snprintf(wr, sizeof(wr), "worker %s ", worker);
+	{
+		const char *const want[] = { owner, unb, wr, wk, NULL };
+
+		sta = find_event(cre, "io_wq_work_start:", want);
+		ASSERT_NE(NULL, sta) TH_LOG("trace:\n%s", self->buf);
+		don = find_event(sta, "io_wq_work_done:", want);
+		ASSERT_NE(NULL, don) TH_LOG("trace:\n%s", self->buf);
+	}
+	field(sta, "worker", w2);
+	EXPECT_STREQ(worker, w2);
+	EXPECT_EQ(0, self->cq.bad);
+	iowq_pipes_close(&p, 1);
+	close(null);
+}
+
+/* Cancelling blocked work finds it running; cancelling nothing, not. */
+TEST_F(trace, cancel_found_running)
+{
+	char owner[32];
+	struct io_uring_sqe *sqe;
+	struct iowq_pipe p;
+	const char *ev;
+	int null;
+
+	if (!self->ok)
+		SKIP(return, NO_EVENTS);
+	ASSERT_EQ(0, iowq_pipes_open(&p, 1));
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, null);
+	iowq_prep_splice(&self->ring, p.r, null, 1, 1, IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(1, iowq_wait_workers(0, 1, 1, 10));
+	iowq_sleep(0.2);
+	sqe = iowq_get_sqe(&self->ring);
+	io_uring_prep_cancel64(sqe, 1, 0);
+	sqe->user_data = 2;
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(2, iowq_reap(&self->ring, &self->cq, 2, 10));
+	EXPECT_EQ(-EALREADY, self->cq.res[2]);
+	sqe = iowq_get_sqe(&self->ring);
+	io_uring_prep_cancel64(sqe, 77, 0);
+	sqe->user_data = 3;
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(3, iowq_reap(&self->ring, &self->cq, 3, 10));
+	EXPECT_EQ(-ENOENT, self->cq.res[3]);
+	ASSERT_LT(0, read_trace(self));
+
+	snprintf(owner, sizeof(owner), "owner %d ", self->tid);
+	{
+		const char *const want[] = { owner, "queued 0 running 1",
+					     NULL };
+
+		ev = find_event(self->buf, "io_wq_cancel:", want);
+		ASSERT_NE(NULL, ev) TH_LOG("trace:\n%s", self->buf);
+		EXPECT_NE(NULL, strstr(ev, "found-running"));
+	}
+	{
+		const char *const want[] = { owner, "not-found", NULL };
+
+		ev = find_event(ev, "io_wq_cancel:", want);
+		EXPECT_NE(NULL, ev) TH_LOG("trace:\n%s", self->buf);
+	}
+	EXPECT_EQ(0, self->cq.bad);
+	iowq_pipes_close(&p, 1);
+	close(null);
+}
+
+/* IORING_REGISTER_IOWQ_MAX_WORKERS {2, 3}: one limits event per node. */
+TEST_F(trace, limits_changed)
+{
+	char owner[32], want_node[32];
+	int node, nodes = iowq_nr_nodes();
+
+	if (!self->ok)
+		SKIP(return, NO_EVENTS);
+	ASSERT_EQ(0, iowq_touch(&self->ring));
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 2, 3, NULL));
+	ASSERT_LT(0, read_trace(self));
+	snprintf(owner, sizeof(owner), "owner %d ", self->tid);
+	for (node = 0; node < nodes; node++) {
+		snprintf(want_node, sizeof(want_node), "node %d ", node);
+		{
+			const char *const want[] = { owner, want_node,
+						     "bound 2 unbound 3", NULL };
+
+			EXPECT_NE(NULL, find_event(self->buf, "io_wq_limits:",
+						   want))
+				TH_LOG("trace:\n%s", self->buf);
+		}
+	}
+}
+
+/*
+ * A write queued behind a splice that holds its file's hash key: the
+ * bound account stalls on that key, and is released when the splice ends.
+ */
+TEST_F(trace, hash_stall_and_release)
+{
+	char owner[32], bnd[64], key[32], keyw[48];
+	char buf[4096];
+	struct io_uring_sqe *sqe;
+	const char *enq, *st;
+	struct iowq_pipe p;
+	int fd;
+
+	if (!self->ok)
+		SKIP(return, NO_EVENTS);
+	ASSERT_EQ(0, iowq_pipes_open(&p, 1));
+	fd = open("trace.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	memset(buf, 't', sizeof(buf));
+	iowq_prep_splice(&self->ring, p.r, fd, 1, 1, IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(1, iowq_wait_workers(0, 1, 1, 10));
+	iowq_sleep(0.2);
+	sqe = iowq_get_sqe(&self->ring);
+	io_uring_prep_write(sqe, fd, buf, sizeof(buf), 0);
+	sqe->flags |= IOSQE_ASYNC;
+	sqe->user_data = 2;
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	iowq_sleep(0.3);
+	ASSERT_EQ(0, self->cq.done[2]);
+	ASSERT_EQ(1, write(p.w, "x", 1));
+	ASSERT_EQ(2, iowq_reap(&self->ring, &self->cq, 2, 10));
+	EXPECT_EQ(1, self->cq.order[0]);
+	EXPECT_EQ(sizeof(buf), self->cq.res[2]);
+	ASSERT_LT(0, read_trace(self));
+
+	snprintf(owner, sizeof(owner), "owner %d ", self->tid);
+	snprintf(bnd, sizeof(bnd), "node %d bound", self->node);
+	{
+		const char *const want[] = { owner, bnd, NULL };
+
+		enq = find_event(self->buf, "io_wq_enqueue:", want);
+	}
+	ASSERT_NE(NULL, enq) TH_LOG("trace:\n%s", self->buf);
+	field(enq, "key", key);
+	ASSERT_STRNE("-1", key);
+	snprintf(keyw, sizeof(keyw), "key %s", key);
+	{
+		const char *const want[] = { owner, bnd, keyw, NULL };
+		const char *const any[] = { owner, bnd, NULL };
+
+		st = find_event(enq, "io_wq_stall:", want);
+		ASSERT_NE(NULL, st) TH_LOG("trace:\n%s", self->buf);
+		EXPECT_NE(NULL, find_event(st, "io_wq_unstall:", any))
+			TH_LOG("trace:\n%s", self->buf);
+	}
+	TH_LOG("the stall, as traced:\n%s", self->buf);
+	EXPECT_EQ(0, self->cq.bad);
+	iowq_pipes_close(&p, 1);
+	close(fd);
+	unlink("trace.dat");
+}
+
+TEST_HARNESS_MAIN
