@@ -258,14 +258,13 @@ def cover(out, version):
 
 
 def checkpatch(tree, patch):
-    """Zero errors and zero warnings; CHECKs of --strict are reported."""
+    """Zero errors and zero warnings; the CHECKs of --strict are counted."""
     r = subprocess.run(["perl", "scripts/checkpatch.pl", "--strict", patch], cwd=tree,
                        text=True, capture_output=True)
     m = re.search(r"total: (\d+) errors, (\d+) warnings, (?:(\d+) checks, )?", r.stdout)
     if not m:
-        return False, r.stdout + r.stderr
-    bad = int(m.group(1)) or int(m.group(2)) or int(m.group(3) or 0)
-    return not bad, r.stdout
+        return False, r.stdout + r.stderr, 0
+    return not (int(m.group(1)) or int(m.group(2))), r.stdout, int(m.group(3) or 0)
 
 
 def verify(pdir, config, initrd, boot_filter):
@@ -297,10 +296,11 @@ def verify(pdir, config, initrd, boot_filter):
                            capture_output=True)
         if r.returncode:
             die(f"{name}: git am failed:\n{r.stdout}{r.stderr}")
-        ok, out = checkpatch(tree, path)
+        ok, out, checks = checkpatch(tree, path)
         if not ok:
-            die(f"{name}: checkpatch.pl --strict is not clean:\n{out}")
-        say(f"{name}: applies, checkpatch --strict clean; building")
+            die(f"{name}: checkpatch.pl --strict reports errors or warnings:\n{out}")
+        say(f"{name}: applies, checkpatch --strict: 0 errors, 0 warnings, {checks} checks; "
+            "building")
         log = os.path.join(work, f"build-{i:02d}.log")
         with open(log, "w") as f:
             rc = subprocess.run(["make", "-C", tree, f"O={obj}", f"-j{JOBS}", f"CC={cc}",

@@ -1072,6 +1072,17 @@ int main(int argc, char **argv)
 
 	__atomic_store_n(&sampler_stop, 1, __ATOMIC_RELEASE);
 	pthread_join(thread, NULL);
+	/* the ring's io-wq as fdinfo shows it (our kernel), while it is open */
+	if (!access("/bin/iowq-stat", X_OK)) {
+		char cmd[64];
+
+		printf("io-wq of this process, from the ring's fdinfo (iowq-stat %d):\n",
+		       (int)getpid());
+		fflush(stdout);
+		snprintf(cmd, sizeof(cmd), "/bin/iowq-stat %d", (int)getpid());
+		if (system(cmd))
+			printf("  (none: a kernel without io-wq statistics in fdinfo)\n");
+	}
 	io_uring_queue_exit(&ring);
 	printf("PASS: every request completed once as expected, writes in order (%.1f s)\n",
 	       now() - t0);
