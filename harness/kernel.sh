@@ -76,7 +76,7 @@ patch_series() {
 		say "patch series changed: reversing the old one"
 		local p ok=1
 		for p in $(tac "$applied/series" 2>/dev/null | grep -v '^#'); do
-			if ! patch -d "$SRC" -p1 -R -s --batch < "$applied/$p"; then
+			if ! patch -d "$SRC" -p1 -R -s --batch --no-backup-if-mismatch < "$applied/$p"; then
 				ok=0
 				break
 			fi
@@ -91,7 +91,7 @@ patch_series() {
 	local p n=0
 	for p in $(grep -v '^#' "$REPO/patches/series"); do
 		[ -f "$REPO/patches/$p" ] || die "patches/series names $p, which does not exist"
-		if ! patch -d "$SRC" -p1 -s --batch --forward < "$REPO/patches/$p"; then
+		if ! patch -d "$SRC" -p1 -s --batch --forward --no-backup-if-mismatch < "$REPO/patches/$p"; then
 			die "patch $p does not apply to Linux $(cat "$SRC/.iowq-version")"
 		fi
 		n=$((n + 1))
