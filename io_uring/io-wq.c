@@ -811,6 +811,29 @@ static void io_worker_deactivate(struct io_worker *worker)
 }
 
 /*
+ * Why a worker of @acct that found no work must exit (enum
+ * io_wq_exit_reason), or -1 if it may wait for more: io-wq is exiting,
+ * the account is over its limit, the owner has no ring left, or it timed
+ * out and is not the last worker.
+ */
+static int io_worker_exit_reason(struct io_wqe_acct *acct, bool timed_out)
+{
+	struct io_wq *wq = acct_wq(acct);
+
+	lockdep_assert_held(&acct->lock);
+
+	if (test_bit(IO_WQ_BIT_EXIT, &wq->state))
+		return IO_WQ_EXIT_EXIT;
+	if (acct->nr_workers > acct->max_workers)
+		return IO_WQ_EXIT_LIMIT;
+	if (test_bit(IO_WQ_BIT_UNUSED, &wq->state))
+		return IO_WQ_EXIT_UNUSED;
+	if (timed_out && acct->nr_workers > 1)
+		return IO_WQ_EXIT_IDLE;
+	return -1;
+}
+
+/*
  * Wait for work on the free list.  Returns false if the worker must exit:
  * io-wq is exiting, the account is over its limit, or it timed out and is
  * not the last worker.  The queue is checked under the lock that enqueue
@@ -824,9 +847,9 @@ static void io_worker_deactivate(struct io_worker *worker)
 static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 {
 	struct io_wqe_acct *acct = worker->acct;
-	struct io_wq *wq = acct_wq(acct);
 	bool claimed;
 	long left = 1;
+	int reason;
 
 	io_run_task_work();
 	raw_spin_lock(&acct->lock);
@@ -835,18 +858,8 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 		return true;
 	}
 	io_worker_deactivate(worker);
-	if (test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
-	    test_bit(IO_WQ_BIT_UNUSED, &wq->state) ||
-	    acct->nr_workers > acct->max_workers ||
-	    (*timed_out && acct->nr_workers > 1)) {
-		int reason = IO_WQ_EXIT_IDLE;
-
-		if (test_bit(IO_WQ_BIT_EXIT, &wq->state))
-			reason = IO_WQ_EXIT_EXIT;
-		else if (acct->nr_workers > acct->max_workers)
-			reason = IO_WQ_EXIT_LIMIT;
-		else if (test_bit(IO_WQ_BIT_UNUSED, &wq->state))
-			reason = IO_WQ_EXIT_UNUSED;
+	reason = io_worker_exit_reason(acct, *timed_out);
+	if (reason >= 0) {
 		if (reason == IO_WQ_EXIT_IDLE || reason == IO_WQ_EXIT_UNUSED)
 			acct->nr_idle_exits++;
 		trace_io_wq_worker_exit(io_acct_owner(acct), acct->wqe->node,
