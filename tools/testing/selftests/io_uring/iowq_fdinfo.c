@@ -20,18 +20,6 @@ FIXTURE(fdinfo) {
 	int node;
 };
 
-/* The NUMA node of @cpu (0 if the kernel has no node directories). */
-static int cpu_node(int cpu)
-{
-	int n, nodes = iowq_nr_nodes();
-	cpu_set_t set;
-
-	for (n = 0; n < nodes; n++)
-		if (!iowq_node_cpus(n, &set) && CPU_ISSET(cpu, &set))
-			return n;
-	return 0;
-}
-
 /*
  * The fdinfo line of @ring for the io-wq of @tid, @node, @acct into @line;
  * 0, -ENOENT if there is none, -ENODATA if fdinfo has no IoWq line at all.
@@ -95,7 +83,7 @@ static long stat_wait(struct io_uring *ring, pid_t tid, int node,
 FIXTURE_SETUP(fdinfo)
 {
 	ASSERT_EQ(0, iowq_pin_cpu(0));
-	self->node = cpu_node(0);
+	self->node = iowq_cpu_node(0);
 	self->tid = iowq_gettid();
 	ASSERT_EQ(0, io_uring_queue_init(64, &self->ring, 0));
 	ASSERT_EQ(0, iowq_touch(&self->ring));

@@ -102,17 +102,6 @@ static void field(const char *line, const char *key, char *out)
 		sscanf(p + strlen(want), "%31s", out);
 }
 
-static int cpu_node(int cpu)
-{
-	int n, nodes = iowq_nr_nodes();
-	cpu_set_t set;
-
-	for (n = 0; n < nodes; n++)
-		if (!iowq_node_cpus(n, &set) && CPU_ISSET(cpu, &set))
-			return n;
-	return 0;
-}
-
 FIXTURE_SETUP(trace)
 {
 	char path[160];
@@ -130,7 +119,7 @@ FIXTURE_SETUP(trace)
 	ASSERT_EQ(0, write_file(path, "1"));
 	self->ok = true;
 	ASSERT_EQ(0, iowq_pin_cpu(0));
-	self->node = cpu_node(0);
+	self->node = iowq_cpu_node(0);
 	self->tid = iowq_gettid();
 	ASSERT_EQ(0, io_uring_queue_init(64, &self->ring, 0));
 }
@@ -147,6 +136,19 @@ FIXTURE_TEARDOWN(trace)
 		rmdir(self->inst);
 	}
 	free(self->buf);
+}
+
+/*
+ * Splice (user_data 1) from the empty pipe @p into @out, asynchronously:
+ * it blocks the one worker it starts.
+ */
+static void block_splice(struct __test_metadata *_metadata,
+			 struct _test_data_trace *self, struct iowq_pipe *p,
+			 int out)
+{
+	iowq_prep_splice(&self->ring, p->r, out, 1, 1, IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(1, iowq_wait_workers(0, 1, 1, 10));
 }
 
 #define NO_EVENTS	"no io_wq trace events (stock 6.1, or no tracefs)"
@@ -167,9 +169,7 @@ TEST_F(trace, blocked_splice_created_started)
 	ASSERT_EQ(0, iowq_pipes_open(&p, 1));
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, null);
-	iowq_prep_splice(&self->ring, p.r, null, 1, 1, IOSQE_ASYNC);
-	ASSERT_EQ(1, io_uring_submit(&self->ring));
-	ASSERT_EQ(1, iowq_wait_workers(0, 1, 1, 10));
+	block_splice(_metadata, self, &p, null);
 	iowq_sleep(0.1);
 	ASSERT_EQ(1, write(p.w, "x", 1));
 	ASSERT_EQ(1, iowq_reap(&self->ring, &self->cq, 1, 10));
@@ -223,9 +223,7 @@ TEST_F(trace, cancel_found_running)
 	ASSERT_EQ(0, iowq_pipes_open(&p, 1));
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, null);
-	iowq_prep_splice(&self->ring, p.r, null, 1, 1, IOSQE_ASYNC);
-	ASSERT_EQ(1, io_uring_submit(&self->ring));
-	ASSERT_EQ(1, iowq_wait_workers(0, 1, 1, 10));
+	block_splice(_metadata, self, &p, null);
 	iowq_sleep(0.2);
 	sqe = iowq_get_sqe(&self->ring);
 	io_uring_prep_cancel64(sqe, 1, 0);
@@ -305,9 +303,7 @@ TEST_F(trace, hash_stall_and_release)
 	fd = open("trace.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ASSERT_LE(0, fd);
 	memset(buf, 't', sizeof(buf));
-	iowq_prep_splice(&self->ring, p.r, fd, 1, 1, IOSQE_ASYNC);
-	ASSERT_EQ(1, io_uring_submit(&self->ring));
-	ASSERT_EQ(1, iowq_wait_workers(0, 1, 1, 10));
+	block_splice(_metadata, self, &p, fd);
 	iowq_sleep(0.2);
 	sqe = iowq_get_sqe(&self->ring);
 	io_uring_prep_write(sqe, fd, buf, sizeof(buf), 0);

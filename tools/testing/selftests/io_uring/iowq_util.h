@@ -251,6 +251,18 @@ static inline int iowq_node_cpus(int node, cpu_set_t *set)
 	return iowq_read_cpulist(path, set);
 }
 
+/* The NUMA node of @cpu (0 if the kernel has no node directories). */
+static inline int iowq_cpu_node(int cpu)
+{
+	int n, nodes = iowq_nr_nodes();
+	cpu_set_t set;
+
+	for (n = 0; n < nodes; n++)
+		if (!iowq_node_cpus(n, &set) && CPU_ISSET(cpu, &set))
+			return n;
+	return 0;
+}
+
 static inline int iowq_first_cpu(const cpu_set_t *set)
 {
 	int i;
