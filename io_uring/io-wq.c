@@ -104,6 +104,7 @@
 #include <linux/kernel.h>
 #include <linux/init.h>
 #include <linux/errno.h>
+#include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -294,6 +295,23 @@ static inline struct io_wqe_acct *io_work_acct(struct io_wqe *wqe,
 static inline struct io_wq_work *io_node_work(struct io_wq_work_node *node)
 {
 	return container_of(node, struct io_wq_work, list);
+}
+
+/* Does a trace event want the times of work (io_work_stamp())? */
+static inline bool io_work_timed(void)
+{
+	return trace_io_wq_work_start_enabled() ||
+	       trace_io_wq_work_done_enabled();
+}
+
+/*
+ * Note when @work was queued (or handed to a worker), for the trace events
+ * only: 0 while they are off, so a stale time is never reported.  Writes
+ * the cache line that queueing writes anyway.
+ */
+static inline void io_work_stamp(struct io_wq_work *work)
+{
+	work->queued_ns = io_work_timed() ? local_clock() : 0;
 }
 
 /* Queued work that a worker could take now. */
@@ -682,6 +700,7 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
 		io_run_cancel(wq, work);
 		return;
 	}
+	io_work_stamp(work);
 	raw_spin_lock(&acct->lock);
 	io_acct_insert(acct, work);
 	acct->nr_enqueued++;
@@ -731,15 +750,24 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 
 	do {
 		struct io_wq_work *linked, *next;
+		s64 queued = -1;
+		u64 start = 0;
 		bool last;
 
 		if (test_bit(IO_WQ_BIT_EXIT, &wq->state))
 			io_worker_prepare_exit_work(work);
+		if (io_work_timed()) {
+			start = local_clock();
+			if (work->queued_ns)
+				queued = start - work->queued_ns;
+		}
 		trace_io_wq_work_start(io_acct_owner(acct), acct->wqe->node,
-				       acct->index, current->pid, work);
+				       acct->index, current->pid, work, queued, 0);
 		wq->do_work(work);
+		/* @work may be queued anew by now: only locals are read */
 		trace_io_wq_work_done(io_acct_owner(acct), acct->wqe->node,
-				      acct->index, current->pid, work);
+				      acct->index, current->pid, work, queued,
+				      start ? local_clock() - start : -1);
 		worker->nr_done++;
 
 		raw_spin_lock(&worker->lock);
@@ -756,6 +784,7 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		}
 		if (linked && !next && !io_wq_is_hashed(linked)) {
 			next = linked;
+			io_work_stamp(next);
 			raw_spin_lock(&worker->lock);
 			worker->cur_work = next;
 			raw_spin_unlock(&worker->lock);

@@ -7,8 +7,8 @@
  * the pool and the account (bound or unbound).  Work is named by a hash
  * of the address of its struct io_wq_work, the same in the io_wq_enqueue,
  * io_wq_work_start and io_wq_work_done of one item (and readable early,
- * unlike %p, whose hashing waits for entropy), so the time an item waited
- * in the queue is the time between its enqueue and its start.
+ * unlike %p, whose hashing waits for entropy).  io_wq_work_start says how
+ * long the item waited in the queue, io_wq_work_done how long it ran.
  * Documentation/io_uring/io-wq.rst describes each event with an example.
  */
 #undef TRACE_SYSTEM
@@ -84,9 +84,10 @@ TRACE_EVENT(io_wq_enqueue,
 
 DECLARE_EVENT_CLASS(io_wq_work_class,
 
-	TP_PROTO(int owner, int node, int acct, int worker, void *work),
+	TP_PROTO(int owner, int node, int acct, int worker, void *work,
+		 s64 queued, s64 ran),
 
-	TP_ARGS(owner, node, acct, worker, work),
+	TP_ARGS(owner, node, acct, worker, work, queued, ran),
 
 	TP_STRUCT__entry(
 		__field(int,		owner)
@@ -94,6 +95,8 @@ DECLARE_EVENT_CLASS(io_wq_work_class,
 		__field(int,		acct)
 		__field(int,		worker)
 		__field(u32,		work)
+		__field(s64,		queued)
+		__field(s64,		ran)
 	),
 
 	TP_fast_assign(
@@ -102,11 +105,13 @@ DECLARE_EVENT_CLASS(io_wq_work_class,
 		__entry->acct	= acct;
 		__entry->worker	= worker;
 		__entry->work	= hash_ptr(work, 32);
+		__entry->queued	= queued;
+		__entry->ran	= ran;
 	),
 
-	TP_printk("owner %d node %d %s worker %d work %08x",
+	TP_printk("owner %d node %d %s worker %d work %08x queued %lld ns ran %lld ns",
 		  __entry->owner, __entry->node, io_wq_show_acct(__entry->acct),
-		  __entry->worker, __entry->work)
+		  __entry->worker, __entry->work, __entry->queued, __entry->ran)
 );
 
 /**
@@ -116,10 +121,18 @@ DECLARE_EVENT_CLASS(io_wq_work_class,
  * @acct: account (0 bound, 1 unbound)
  * @worker: pid of the worker
  * @work: the work
+ * @queued: nanoseconds from its enqueue (or, for linked work run on the
+ *	spot, its hand-over to the worker) to now; -1 if it was queued while
+ *	neither io_wq_work_start nor io_wq_work_done was enabled
+ * @ran: unused, 0
  */
-DEFINE_EVENT(io_wq_work_class, io_wq_work_start,
-	TP_PROTO(int owner, int node, int acct, int worker, void *work),
-	TP_ARGS(owner, node, acct, worker, work)
+DEFINE_EVENT_PRINT(io_wq_work_class, io_wq_work_start,
+	TP_PROTO(int owner, int node, int acct, int worker, void *work,
+		 s64 queued, s64 ran),
+	TP_ARGS(owner, node, acct, worker, work, queued, ran),
+	TP_printk("owner %d node %d %s worker %d work %08x queued %lld ns",
+		  __entry->owner, __entry->node, io_wq_show_acct(__entry->acct),
+		  __entry->worker, __entry->work, __entry->queued)
 );
 
 /**
@@ -129,10 +142,13 @@ DEFINE_EVENT(io_wq_work_class, io_wq_work_start,
  * @acct: account (0 bound, 1 unbound)
  * @worker: pid of the worker
  * @work: the work
+ * @queued: as in io_wq_work_start
+ * @ran: nanoseconds from its start to now
  */
 DEFINE_EVENT(io_wq_work_class, io_wq_work_done,
-	TP_PROTO(int owner, int node, int acct, int worker, void *work),
-	TP_ARGS(owner, node, acct, worker, work)
+	TP_PROTO(int owner, int node, int acct, int worker, void *work,
+		 s64 queued, s64 ran),
+	TP_ARGS(owner, node, acct, worker, work, queued, ran)
 );
 
 DECLARE_EVENT_CLASS(io_wq_worker_class,

@@ -3,14 +3,17 @@
  * io-wq's trace events (include/trace/events/io_wq.h), read from a tracefs
  * instance of the test's own: a blocked splice shows enqueue -> worker
  * created -> work started -> work done, with one work pointer and one
- * worker pid; a cancel of blocked work shows found-running, of nothing
- * not-found; IORING_REGISTER_IOWQ_MAX_WORKERS shows the new limits; a
- * write queued behind a hash key held by blocked work shows the stall.
+ * worker pid, and at least the time it blocked as the time it ran; a
+ * cancel of blocked work shows found-running, of nothing not-found;
+ * IORING_REGISTER_IOWQ_MAX_WORKERS shows the new limits; a write queued
+ * behind a hash key held by blocked work shows the stall, and at least
+ * the time the key was held as the time it was queued.
  * Stock 6.1 has no io_wq events: the tests skip there.
  */
 #include "../kselftest_harness.h"
 #include "iowq_util.h"
 
+#include <limits.h>
 #include <sys/mount.h>
 
 #define TRACEFS		"/sys/kernel/tracing"
@@ -100,6 +103,17 @@ static void field(const char *line, const char *key, char *out)
 	out[0] = 0;
 	if (p && (!end || p < end))
 		sscanf(p + strlen(want), "%31s", out);
+}
+
+/* The number after " key " in the event at @line, or LLONG_MIN. */
+static long long num_field(const char *line, const char *key)
+{
+	char val[32], *end;
+	long long v;
+
+	field(line, key, val);
+	v = strtoll(val, &end, 10);
+	return val[0] && !*end ? v : LLONG_MIN;
 }
 
 FIXTURE_SETUP(trace)
@@ -204,6 +218,11 @@ TEST_F(trace, blocked_splice_created_started)
 	}
 	field(sta, "worker", w2);
 	EXPECT_STREQ(worker, w2);
+	/* queued at most a moment; blocked for the 0.1 s before the write */
+	EXPECT_LE(0, num_field(sta, "queued")) TH_LOG("%.200s", sta);
+	EXPECT_EQ(num_field(sta, "queued"), num_field(don, "queued"));
+	EXPECT_LE(90 * 1000 * 1000LL, num_field(don, "ran"))
+		TH_LOG("%.200s", don);
 	EXPECT_EQ(0, self->cq.bad);
 	iowq_pipes_close(&p, 1);
 	close(null);
@@ -290,10 +309,10 @@ TEST_F(trace, limits_changed)
  */
 TEST_F(trace, hash_stall_and_release)
 {
-	char owner[32], bnd[64], key[32], keyw[48];
+	char owner[32], bnd[64], key[32], keyw[48], work[32], wk[48];
 	char buf[4096];
 	struct io_uring_sqe *sqe;
-	const char *enq, *st;
+	const char *enq, *st, *sta;
 	struct iowq_pipe p;
 	int fd;
 
@@ -338,6 +357,23 @@ TEST_F(trace, hash_stall_and_release)
 		EXPECT_NE(NULL, find_event(st, "io_wq_unstall:", any))
 			TH_LOG("trace:\n%s", self->buf);
 	}
+	/* the write (queued second) waited for the 0.3 s the key was held */
+	{
+		const char *const want[] = { owner, bnd, keyw, NULL };
+
+		enq = find_event(strchr(enq, '\n') + 1, "io_wq_enqueue:", want);
+	}
+	ASSERT_NE(NULL, enq) TH_LOG("trace:\n%s", self->buf);
+	field(enq, "work", work);
+	snprintf(wk, sizeof(wk), "work %s", work);
+	{
+		const char *const want[] = { owner, bnd, wk, NULL };
+
+		sta = find_event(enq, "io_wq_work_start:", want);
+	}
+	ASSERT_NE(NULL, sta) TH_LOG("trace:\n%s", self->buf);
+	EXPECT_LE(290 * 1000 * 1000LL, num_field(sta, "queued"))
+		TH_LOG("%.200s", sta);
 	TH_LOG("the stall, as traced:\n%s", self->buf);
 	EXPECT_EQ(0, self->cq.bad);
 	iowq_pipes_close(&p, 1);
