@@ -10,6 +10,14 @@
  * seconds each and reports the best of the repetitions (noise from a busy
  * host only ever slows a run down; the median for "info" metrics).
  *
+ * Users rarely pin: every queue-depth workload, fanout and fio also runs
+ * unpinned, as NAME-unpinned (nop-async-qd1-unpinned, ..., fanout-64-unpinned,
+ * fio-randread-unpinned): the same measurement with the child's affinity set
+ * to every online CPU, so the submitter moves between CPUs (and nodes) as
+ * the scheduler likes and its work is queued on whichever node it runs on.
+ * fio is pinned by inheriting the child's affinity (not by its cpus_allowed
+ * option, which it is never given), so its -unpinned runs are not pinned.
+ *
  *   nop-inline        NOPs completed inline at queue depth 32, no io-wq:
  *                     the ceiling, the reference for the rest (ops/s)
  *   nop-async-qd1     IOSQE_ASYNC NOPs one at a time: latency of a punt (us)
@@ -138,6 +146,19 @@ static void pin(int cpu)
 	CPU_SET(cpu % nr_cpus, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		die("sched_setaffinity(CPU %d): %s", cpu % nr_cpus, strerror(errno));
+}
+
+/* The opposite of pin(): free to run on every online CPU. */
+static void unpin(void)
+{
+	cpu_set_t set;
+	int cpu;
+
+	CPU_ZERO(&set);
+	for (cpu = 0; cpu < nr_cpus && cpu < CPU_SETSIZE; cpu++)
+		CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity(all CPUs): %s", strerror(errno));
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -428,6 +449,7 @@ struct workload {
 	void (*fn)(const struct workload *w);
 	int arg;
 	bool own_process_per_rep;
+	bool unpinned;		/* the submitter free to move between CPUs */
 };
 
 static void wl_nop(const struct workload *w)
@@ -658,8 +680,9 @@ static void wl_multi(const struct workload *w)
 }
 
 /*
- * fio with its io_uring engine, pinned like the rest; IOPS from the terse
- * output (version 3: field 8 read IOPS, field 49 write IOPS).
+ * One fio run.  fio inherits the affinity of this process: the pinned
+ * workloads pin it (all its threads) to opt.cpu like every other submitter,
+ * without fio's cpus_allowed; the -unpinned ones leave it on every CPU.
  */
 static double fio_once(const struct workload *w)
 {
@@ -708,9 +731,9 @@ static double fio_once(const struct workload *w)
 }
 
 /*
- * fio with its io_uring engine, pinned like the rest, FIO_REPS runs (the
- * file is laid out by the first); IOPS from the terse output (version 3:
- * field 8 read IOPS, field 49 write IOPS).
+ * fio with its io_uring engine, pinned like the rest (or not: -unpinned),
+ * FIO_REPS runs (the file is laid out by the first); IOPS from the terse
+ * output (version 3: field 8 read IOPS, field 49 write IOPS).
  */
 static void wl_fio(const struct workload *w)
 {
@@ -760,21 +783,35 @@ static void wl_idle(const struct workload *w)
 
 static void wl_fanout(const struct workload *w);
 
+/*
+ * Each "-unpinned" workload is the one before it with the submitter free to
+ * move between CPUs (what most users run); keep them next to each other.
+ */
 static const struct workload workloads[] = {
-	/* name               function   arg  a process per repetition */
-	{ "nop-inline",       wl_nop,    0,   false },
-	{ "nop-async-qd1",    wl_nop,    1,   false },
-	{ "nop-async-qd32",   wl_nop,    32,  false },
-	{ "nop-async-qd128",  wl_nop,    128, false },
-	{ "read-bound",       wl_read,   0,   false },
-	{ "write-hashed-1",   wl_write,  1,   false },
-	{ "write-hashed-8",   wl_write,  8,   false },
-	{ "fanout-64",        wl_fanout, 64,  true },
-	{ "fanout-256",       wl_fanout, 256, true },
-	{ "multi-ring",       wl_multi,  0,   false },
-	{ "fio-randread",     wl_fio,    0,   false },
-	{ "fio-randwrite",    wl_fio,    1,   false },
-	{ "idle",             wl_idle,   0,   false },
+	/* name                        function   arg  a process per rep, unpinned */
+	{ "nop-inline",                wl_nop,    0,   false, false },
+	{ "nop-async-qd1",             wl_nop,    1,   false, false },
+	{ "nop-async-qd1-unpinned",    wl_nop,    1,   false, true },
+	{ "nop-async-qd32",            wl_nop,    32,  false, false },
+	{ "nop-async-qd32-unpinned",   wl_nop,    32,  false, true },
+	{ "nop-async-qd128",           wl_nop,    128, false, false },
+	{ "nop-async-qd128-unpinned",  wl_nop,    128, false, true },
+	{ "read-bound",                wl_read,   0,   false, false },
+	{ "read-bound-unpinned",       wl_read,   0,   false, true },
+	{ "write-hashed-1",            wl_write,  1,   false, false },
+	{ "write-hashed-1-unpinned",   wl_write,  1,   false, true },
+	{ "write-hashed-8",            wl_write,  8,   false, false },
+	{ "write-hashed-8-unpinned",   wl_write,  8,   false, true },
+	{ "fanout-64",                 wl_fanout, 64,  true,  false },
+	{ "fanout-64-unpinned",        wl_fanout, 64,  true,  true },
+	{ "fanout-256",                wl_fanout, 256, true,  false },
+	{ "fanout-256-unpinned",       wl_fanout, 256, true,  true },
+	{ "multi-ring",                wl_multi,  0,   false, false },
+	{ "fio-randread",              wl_fio,    0,   false, false },
+	{ "fio-randread-unpinned",     wl_fio,    0,   false, true },
+	{ "fio-randwrite",             wl_fio,    1,   false, false },
+	{ "fio-randwrite-unpinned",    wl_fio,    1,   false, true },
+	{ "idle",                      wl_idle,   0,   false, false },
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -782,8 +819,10 @@ static const struct workload workloads[] = {
 
 /*
  * Run workload w in a child process and return its exit status.  With
- * fd >= 0 the child runs one fanout repetition and writes its result to fd;
- * with pin_it the child is pinned to opt.cpu.
+ * fd >= 0 the child runs one fanout repetition and writes its result to fd.
+ * With pin_it the child is pinned to opt.cpu, or to no CPU in particular
+ * (every online one) if w is an -unpinned workload; else it keeps the
+ * affinity of this process (a fanout pins each of its own children).
  */
 static int in_child(const struct workload *w, int fd, bool pin_it)
 {
@@ -796,7 +835,9 @@ static int in_child(const struct workload *w, int fd, bool pin_it)
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
 	if (!pid) {
-		if (pin_it)
+		if (pin_it && w->unpinned)
+			unpin();
+		else if (pin_it)
 			pin(opt.cpu);
 		if (fd >= 0) {
 			wl_fanout_rep(w, &f);
@@ -844,7 +885,13 @@ static void wl_fanout(const struct workload *w)
 	result(w->name, "workers", workers, reps, "threads", "info");
 }
 
-/* NAME selects a workload, all workloads starting with "NAME-", or all. */
+static bool is_workload(const char *name);
+
+/*
+ * NAME selects that workload alone (nop-async-qd1, not its -unpinned
+ * variant); a prefix that is no workload's name selects every workload
+ * starting with "PREFIX-" (nop-async, fanout, fio); "all" selects all.
+ */
 static bool selected(const char *name, const char *list)
 {
 	char buf[256], *tok, *save;
@@ -855,9 +902,21 @@ static bool selected(const char *name, const char *list)
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		len = strlen(tok);
-		if (!strcmp(name, tok) || (!strncmp(name, tok, len) && name[len] == '-'))
+		if (!strcmp(name, tok))
+			return true;
+		if (!strncmp(name, tok, len) && name[len] == '-' && !is_workload(tok))
 			return true;
 	}
+	return false;
+}
+
+static bool is_workload(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_WORKLOADS; i++)
+		if (!strcmp(workloads[i].name, name))
+			return true;
 	return false;
 }
 
@@ -928,7 +987,7 @@ int main(int argc, char **argv)
 		nr_cpus = 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	printf("@@BENCH-INFO cpus=%d submitter-cpu=%d, per boot the best of %d runs of %.3g s",
+	printf("@@BENCH-INFO cpus=%d submitter-cpu=%d (-unpinned: any), per boot the best of %d runs of %.3g s",
 	       nr_cpus, opt.cpu % nr_cpus, opt.reps, opt.secs);
 	printf(" after %.3g s of warm-up (fanout: %d runs; fio: %d runs of %d s)\n",
 	       opt.warmup, opt.reps * 3, FIO_REPS, opt.fio_secs);
