@@ -90,7 +90,7 @@
 #define FIO_FILE	"/tmp/iowq-bench-fio"
 #define FIO_REPS	3
 
-enum kind { K_NOP = 1, K_READ, K_WRITE, K_SPLICE };
+enum kind { K_NOP = 1, K_READ, K_WRITE };
 
 static struct {
 	double secs;		/* one repetition */
@@ -444,12 +444,15 @@ static void job_report(const char *wl, const struct job_info *info, int n)
 
 /* ---- workloads ---------------------------------------------------------- */
 
+struct fanout_ops;
+
 struct workload {
 	const char *name;
 	void (*fn)(const struct workload *w);
 	int arg;
 	bool own_process_per_rep;
 	bool unpinned;		/* the submitter free to move between CPUs */
+	const struct fanout_ops *fan;	/* a fanout: of what */
 };
 
 static void wl_nop(const struct workload *w)
@@ -512,31 +515,107 @@ static void wl_write(const struct workload *w)
 }
 
 /*
- * Fanout: n splices from empty pipes block n workers; wait until no new
- * worker shows up for SETTLE_MS, write every pipe, wait for every CQE.
+ * Fanout: n requests that each block a worker, submitted at once with
+ * IOSQE_ASYNC.  Wait until no new worker shows up for SETTLE_MS ("spawn"),
+ * count the workers, then release every request and time until every CQE
+ * arrived ("drain").  A kind of fanout (struct fanout_ops) says how to
+ * prepare one SQE and how to release one request; the sampling is shared.
  */
 struct fanout {
 	double spawn, drain;
 	int workers;
 };
 
-static void fanout_once(struct io_uring *ring, int n, struct fanout *f)
+struct fanout_state {
+	int n;
+	int (*fd)[2];		/* splice: each pipe */
+	int devnull;
+};
+
+struct fanout_ops {
+	const char *what;	/* one request, for messages */
+	void (*setup)(struct fanout_state *s, struct io_uring *ring);
+	void (*prep)(struct fanout_state *s, int i, struct io_uring_sqe *sqe);
+	/* Let request i complete; false: not yet possible, try again. */
+	bool (*release)(struct fanout_state *s, int i);
+	/* Check a CQE and free what it holds. */
+	void (*reap)(struct fanout_state *s, struct io_uring_cqe *cqe);
+	void (*teardown)(struct fanout_state *s);
+};
+
+static void *zalloc(size_t size)
 {
-	int (*p)[2] = calloc(n, sizeof(*p));
-	double t0, t1, t_peak, deadline;
-	struct io_uring_cqe *cqe;
-	struct io_uring_sqe *sqe;
-	struct __kernel_timespec ts = { .tv_sec = WAIT_SECS };
-	int i, ret, devnull, peak, cnt, base;
+	void *p = calloc(1, size);
 
 	if (!p)
 		die("out of memory");
-	devnull = open("/dev/null", O_WRONLY);
-	if (devnull < 0)
+	return p;
+}
+
+/* splice: n splices from n empty pipes to /dev/null; released by a write. */
+static void splice_setup(struct fanout_state *s, struct io_uring *ring)
+{
+	int i;
+
+	(void)ring;
+	s->fd = zalloc(s->n * sizeof(*s->fd));
+	s->devnull = open("/dev/null", O_WRONLY);
+	if (s->devnull < 0)
 		die("open /dev/null: %s", strerror(errno));
-	for (i = 0; i < n; i++)
-		if (pipe(p[i]))
+	for (i = 0; i < s->n; i++)
+		if (pipe(s->fd[i]))
 			die("pipe: %s", strerror(errno));
+}
+
+static void splice_prep(struct fanout_state *s, int i, struct io_uring_sqe *sqe)
+{
+	io_uring_prep_splice(sqe, s->fd[i][0], -1, s->devnull, -1, BS, 0);
+}
+
+static bool splice_release(struct fanout_state *s, int i)
+{
+	if (write(s->fd[i][1], "x", 1) != 1)
+		die("write pipe: %s", strerror(errno));
+	return true;
+}
+
+static void splice_reap(struct fanout_state *s, struct io_uring_cqe *cqe)
+{
+	(void)s;
+	if (cqe->res != 1)
+		die("fanout: splice res %d, expected 1", cqe->res);
+}
+
+static void splice_teardown(struct fanout_state *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		close(s->fd[i][0]);
+		close(s->fd[i][1]);
+	}
+	close(s->devnull);
+	free(s->fd);
+}
+
+static const struct fanout_ops fan_splice = {
+	.what = "splice", .setup = splice_setup, .prep = splice_prep,
+	.release = splice_release, .reap = splice_reap, .teardown = splice_teardown,
+};
+
+static void fanout_once(struct io_uring *ring, int n, struct fanout *f,
+			const struct fanout_ops *ops)
+{
+	struct __kernel_timespec ts = { .tv_sec = WAIT_SECS };
+	struct fanout_state s = { .n = n };
+	double t0, t1, t_peak, deadline;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	int i, ret, peak, cnt, base, left;
+	bool *released;
+
+	ops->setup(&s, ring);
+	released = zalloc(n * sizeof(*released));
 	base = count_tasks() - count_workers();
 
 	t0 = now();
@@ -544,9 +623,9 @@ static void fanout_once(struct io_uring *ring, int n, struct fanout *f)
 		sqe = io_uring_get_sqe(ring);
 		if (!sqe)
 			die("fanout: SQ ring too small for %d", n);
-		io_uring_prep_splice(sqe, p[i][0], -1, devnull, -1, BS, 0);
+		ops->prep(&s, i, sqe);
 		sqe->flags |= IOSQE_ASYNC;
-		io_uring_sqe_set_data64(sqe, K_SPLICE);
+		io_uring_sqe_set_data64(sqe, i);
 	}
 	ret = io_uring_submit(ring);
 	if (ret != n)
@@ -572,28 +651,38 @@ static void fanout_once(struct io_uring *ring, int n, struct fanout *f)
 	f->spawn = (t_peak - t0) * 1e3;
 	f->workers = count_workers();
 	if (io_uring_cq_ready(ring))
-		die("fanout: a splice completed before its pipe was written");
+		die("fanout: a %s completed before it was released", ops->what);
 
+	/*
+	 * Release every request; one that cannot be released yet (no worker
+	 * has taken it) is retried until a worker is free for it.
+	 */
 	t1 = now();
-	for (i = 0; i < n; i++)
-		if (write(p[i][1], "x", 1) != 1)
-			die("write pipe: %s", strerror(errno));
+	deadline = t1 + WAIT_SECS;
+	for (left = n; left; ) {
+		for (i = 0; i < n; i++) {
+			if (!released[i] && ops->release(&s, i)) {
+				released[i] = true;
+				left--;
+			}
+		}
+		if (left && now() > deadline)
+			die("fanout: %d of %d %ss still not released after %d s", left, n,
+			    ops->what, WAIT_SECS);
+		if (left)
+			usleep(100);
+	}
 	for (i = 0; i < n; i++) {
 		ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
 		if (ret)
-			die("fanout: %d of %d splices completed: %s", i, n,
+			die("fanout: %d of %d %ss completed: %s", i, n, ops->what,
 			    strerror(-ret));
-		if (cqe->res != 1)
-			die("fanout: splice res %d, expected 1", cqe->res);
+		ops->reap(&s, cqe);
 		io_uring_cqe_seen(ring, cqe);
 	}
 	f->drain = (now() - t1) * 1e3;
-	for (i = 0; i < n; i++) {
-		close(p[i][0]);
-		close(p[i][1]);
-	}
-	close(devnull);
-	free(p);
+	ops->teardown(&s);
+	free(released);
 }
 
 /* Runs in a child of its own per repetition, see in_child(). */
@@ -605,7 +694,7 @@ static void wl_fanout_rep(const struct workload *w, struct fanout *f)
 	ret = io_uring_queue_init(w->arg, &ring, 0);
 	if (ret)
 		die("io_uring_queue_init(%d): %s", w->arg, strerror(-ret));
-	fanout_once(&ring, w->arg, f);
+	fanout_once(&ring, w->arg, f, w->fan);
 }
 
 static void wl_multi_thread_init(struct job *j, int idx)
@@ -760,7 +849,7 @@ static void wl_idle(const struct workload *w)
 	ret = io_uring_queue_init(IDLE_BURST, &ring, 0);
 	if (ret)
 		die("io_uring_queue_init: %s", strerror(-ret));
-	fanout_once(&ring, IDLE_BURST, &f);
+	fanout_once(&ring, IDLE_BURST, &f, &fan_splice);
 	job_init(&j, 256, 128);
 	j.kind = K_NOP;
 	j.async = true;
@@ -788,30 +877,30 @@ static void wl_fanout(const struct workload *w);
  * move between CPUs (what most users run); keep them next to each other.
  */
 static const struct workload workloads[] = {
-	/* name                        function   arg  a process per rep, unpinned */
-	{ "nop-inline",                wl_nop,    0,   false, false },
-	{ "nop-async-qd1",             wl_nop,    1,   false, false },
-	{ "nop-async-qd1-unpinned",    wl_nop,    1,   false, true },
-	{ "nop-async-qd32",            wl_nop,    32,  false, false },
-	{ "nop-async-qd32-unpinned",   wl_nop,    32,  false, true },
-	{ "nop-async-qd128",           wl_nop,    128, false, false },
-	{ "nop-async-qd128-unpinned",  wl_nop,    128, false, true },
-	{ "read-bound",                wl_read,   0,   false, false },
-	{ "read-bound-unpinned",       wl_read,   0,   false, true },
-	{ "write-hashed-1",            wl_write,  1,   false, false },
-	{ "write-hashed-1-unpinned",   wl_write,  1,   false, true },
-	{ "write-hashed-8",            wl_write,  8,   false, false },
-	{ "write-hashed-8-unpinned",   wl_write,  8,   false, true },
-	{ "fanout-64",                 wl_fanout, 64,  true,  false },
-	{ "fanout-64-unpinned",        wl_fanout, 64,  true,  true },
-	{ "fanout-256",                wl_fanout, 256, true,  false },
-	{ "fanout-256-unpinned",       wl_fanout, 256, true,  true },
-	{ "multi-ring",                wl_multi,  0,   false, false },
-	{ "fio-randread",              wl_fio,    0,   false, false },
-	{ "fio-randread-unpinned",     wl_fio,    0,   false, true },
-	{ "fio-randwrite",             wl_fio,    1,   false, false },
-	{ "fio-randwrite-unpinned",    wl_fio,    1,   false, true },
-	{ "idle",                      wl_idle,   0,   false, false },
+	/* name                        function   arg  process/rep unpinned fanout of */
+	{ "nop-inline",                wl_nop,    0,   false, false, NULL },
+	{ "nop-async-qd1",             wl_nop,    1,   false, false, NULL },
+	{ "nop-async-qd1-unpinned",    wl_nop,    1,   false, true,  NULL },
+	{ "nop-async-qd32",            wl_nop,    32,  false, false, NULL },
+	{ "nop-async-qd32-unpinned",   wl_nop,    32,  false, true,  NULL },
+	{ "nop-async-qd128",           wl_nop,    128, false, false, NULL },
+	{ "nop-async-qd128-unpinned",  wl_nop,    128, false, true,  NULL },
+	{ "read-bound",                wl_read,   0,   false, false, NULL },
+	{ "read-bound-unpinned",       wl_read,   0,   false, true,  NULL },
+	{ "write-hashed-1",            wl_write,  1,   false, false, NULL },
+	{ "write-hashed-1-unpinned",   wl_write,  1,   false, true,  NULL },
+	{ "write-hashed-8",            wl_write,  8,   false, false, NULL },
+	{ "write-hashed-8-unpinned",   wl_write,  8,   false, true,  NULL },
+	{ "fanout-64",                 wl_fanout, 64,  true,  false, &fan_splice },
+	{ "fanout-64-unpinned",        wl_fanout, 64,  true,  true,  &fan_splice },
+	{ "fanout-256",                wl_fanout, 256, true,  false, &fan_splice },
+	{ "fanout-256-unpinned",       wl_fanout, 256, true,  true,  &fan_splice },
+	{ "multi-ring",                wl_multi,  0,   false, false, NULL },
+	{ "fio-randread",              wl_fio,    0,   false, false, NULL },
+	{ "fio-randread-unpinned",     wl_fio,    0,   false, true,  NULL },
+	{ "fio-randwrite",             wl_fio,    1,   false, false, NULL },
+	{ "fio-randwrite-unpinned",    wl_fio,    1,   false, true,  NULL },
+	{ "idle",                      wl_idle,   0,   false, false, NULL },
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
