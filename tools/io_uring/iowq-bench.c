@@ -37,6 +37,19 @@
  *                     completed (ms), "workers" the iou-wrk threads at peak.
  *                     Each repetition is a fresh process; a fanout is short,
  *                     so it runs 3 * -r repetitions.
+ *   fanout-fifo-32    The same with bound work: N IORING_OP_OPENAT O_RDONLY
+ *   fanout-fifo-128   (no O_NONBLOCK) of N FIFOs made with mkfifo in /tmp,
+ *                     submitted at once with IOSQE_ASYNC: each open blocks
+ *                     its worker until a writer comes.  6.1 caps the bound
+ *                     workers at min(SQ entries, 4 * CPUs), 8 with 2 CPUs,
+ *                     so IORING_REGISTER_IOWQ_MAX_WORKERS first raises the
+ *                     bound limit to N (the unbound one is left alone), on
+ *                     both kernels.  "spawn" and "workers" as above; "drain"
+ *                     the time from opening the first FIFO O_WRONLY |
+ *                     O_NONBLOCK (which succeeds once a reader waits in its
+ *                     open; an ENXIO, no reader yet, is retried every 0.1 ms
+ *                     until a worker has taken that open) until all N opens
+ *                     completed with a file descriptor.
  *   multi-ring        two threads, on CPU 0 and CPU 1, each with its own
  *                     ring, 32 in flight of IOSQE_ASYNC NOP / 4 KiB read /
  *                     4 KiB write (to a file of its own), in turn (ops/s)
@@ -73,6 +86,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -528,7 +542,8 @@ struct fanout {
 
 struct fanout_state {
 	int n;
-	int (*fd)[2];		/* splice: each pipe */
+	int (*fd)[2];		/* splice: each pipe; fifo: [1] its writer */
+	char (*path)[64];	/* fifo: each FIFO */
 	int devnull;
 };
 
@@ -601,6 +616,77 @@ static void splice_teardown(struct fanout_state *s)
 static const struct fanout_ops fan_splice = {
 	.what = "splice", .setup = splice_setup, .prep = splice_prep,
 	.release = splice_release, .reap = splice_reap, .teardown = splice_teardown,
+};
+
+/*
+ * fifo: n blocking opens (O_RDONLY) of n FIFOs, each waiting in its worker
+ * for a writer; released by opening the FIFO O_WRONLY | O_NONBLOCK, which
+ * fails with ENXIO until the reader's open is under way.  An open is bound
+ * work, and 6.1 caps bound workers at min(SQ entries, 4 * CPUs), 8 with 2
+ * CPUs: the cap is raised to n first, so that every open can block at once.
+ */
+static void fifo_setup(struct fanout_state *s, struct io_uring *ring)
+{
+	unsigned int limits[2] = { s->n, 0 };	/* bound, unbound (kept) */
+	int i, ret;
+
+	ret = io_uring_register_iowq_max_workers(ring, limits);
+	if (ret)
+		die("IORING_REGISTER_IOWQ_MAX_WORKERS(%d, 0): %s", s->n, strerror(-ret));
+	s->fd = zalloc(s->n * sizeof(*s->fd));
+	s->path = zalloc(s->n * sizeof(*s->path));
+	for (i = 0; i < s->n; i++) {
+		snprintf(s->path[i], sizeof(s->path[i]), "/tmp/iowq-bench-%d-fifo%d",
+			 getpid(), i);
+		unlink(s->path[i]);
+		if (mkfifo(s->path[i], 0600))
+			die("mkfifo %s: %s", s->path[i], strerror(errno));
+		s->fd[i][0] = -1;
+		s->fd[i][1] = -1;
+	}
+}
+
+static void fifo_prep(struct fanout_state *s, int i, struct io_uring_sqe *sqe)
+{
+	io_uring_prep_openat(sqe, AT_FDCWD, s->path[i], O_RDONLY, 0);
+}
+
+static bool fifo_release(struct fanout_state *s, int i)
+{
+	int fd = open(s->path[i], O_WRONLY | O_NONBLOCK);
+
+	if (fd < 0 && errno == ENXIO)
+		return false;		/* no reader in its open yet */
+	if (fd < 0)
+		die("open %s for writing: %s", s->path[i], strerror(errno));
+	s->fd[i][1] = fd;
+	return true;
+}
+
+static void fifo_reap(struct fanout_state *s, struct io_uring_cqe *cqe)
+{
+	(void)s;
+	if (cqe->res < 0)
+		die("fanout: open of FIFO %llu: %s", (unsigned long long)cqe->user_data,
+		    strerror(-cqe->res));
+	close(cqe->res);
+}
+
+static void fifo_teardown(struct fanout_state *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		close(s->fd[i][1]);
+		unlink(s->path[i]);
+	}
+	free(s->fd);
+	free(s->path);
+}
+
+static const struct fanout_ops fan_fifo = {
+	.what = "FIFO open", .setup = fifo_setup, .prep = fifo_prep,
+	.release = fifo_release, .reap = fifo_reap, .teardown = fifo_teardown,
 };
 
 static void fanout_once(struct io_uring *ring, int n, struct fanout *f,
@@ -895,6 +981,10 @@ static const struct workload workloads[] = {
 	{ "fanout-64-unpinned",        wl_fanout, 64,  true,  true,  &fan_splice },
 	{ "fanout-256",                wl_fanout, 256, true,  false, &fan_splice },
 	{ "fanout-256-unpinned",       wl_fanout, 256, true,  true,  &fan_splice },
+	{ "fanout-fifo-32",            wl_fanout, 32,  true,  false, &fan_fifo },
+	{ "fanout-fifo-32-unpinned",   wl_fanout, 32,  true,  true,  &fan_fifo },
+	{ "fanout-fifo-128",           wl_fanout, 128, true,  false, &fan_fifo },
+	{ "fanout-fifo-128-unpinned",  wl_fanout, 128, true,  true,  &fan_fifo },
 	{ "multi-ring",                wl_multi,  0,   false, false, NULL },
 	{ "fio-randread",              wl_fio,    0,   false, false, NULL },
 	{ "fio-randread-unpinned",     wl_fio,    0,   false, true,  NULL },
@@ -1081,6 +1171,7 @@ int main(int argc, char **argv)
 	printf(" after %.3g s of warm-up (fanout: %d runs; fio: %d runs of %d s)\n",
 	       opt.warmup, opt.reps * 3, FIO_REPS, opt.fio_secs);
 	printf("@@BENCH-INFO fanout: IORING_OP_SPLICE of empty pipes to /dev/null (blocks)\n");
+	printf("@@BENCH-INFO fanout-fifo: IORING_OP_OPENAT O_RDONLY of FIFOs (bound, blocks), bound limit raised to N\n");
 	for (i = 0; i < NR_WORKLOADS; i++) {
 		const struct workload *w = &workloads[i];
 
