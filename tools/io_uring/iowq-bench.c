@@ -49,7 +49,9 @@
  *                     O_NONBLOCK (which succeeds once a reader waits in its
  *                     open; an ENXIO, no reader yet, is retried every 0.1 ms
  *                     until a worker has taken that open) until all N opens
- *                     completed with a file descriptor.
+ *                     completed with a file descriptor.  "unstarted" (info):
+ *                     the opens that had no worker yet when the release
+ *                     began (0 when every open had blocked its own worker).
  *   multi-ring        two threads, on CPU 0 and CPU 1, each with its own
  *                     ring, 32 in flight of IOSQE_ASYNC NOP / 4 KiB read /
  *                     4 KiB write (to a file of its own), in turn (ops/s)
@@ -538,6 +540,7 @@ static void wl_write(const struct workload *w)
 struct fanout {
 	double spawn, drain;
 	int workers;
+	int unstarted;		/* requests no worker had taken at the release */
 };
 
 struct fanout_state {
@@ -741,10 +744,13 @@ static void fanout_once(struct io_uring *ring, int n, struct fanout *f,
 
 	/*
 	 * Release every request; one that cannot be released yet (no worker
-	 * has taken it) is retried until a worker is free for it.
+	 * has taken it) is retried until a worker is free for it.  How many
+	 * could not be released at first says whether every request had its
+	 * worker.
 	 */
 	t1 = now();
 	deadline = t1 + WAIT_SECS;
+	f->unstarted = -1;
 	for (left = n; left; ) {
 		for (i = 0; i < n; i++) {
 			if (!released[i] && ops->release(&s, i)) {
@@ -752,6 +758,8 @@ static void fanout_once(struct io_uring *ring, int n, struct fanout *f,
 				left--;
 			}
 		}
+		if (f->unstarted < 0)
+			f->unstarted = left;	/* after the first pass */
 		if (left && now() > deadline)
 			die("fanout: %d of %d %ss still not released after %d s", left, n,
 			    ops->what, WAIT_SECS);
@@ -1040,7 +1048,7 @@ static int in_child(const struct workload *w, int fd, bool pin_it)
 /* Each repetition of a fanout in a fresh process: no worker is reused. */
 static void wl_fanout(const struct workload *w)
 {
-	double spawn[MAX_REPS], drain[MAX_REPS], workers[MAX_REPS];
+	double spawn[MAX_REPS], drain[MAX_REPS], workers[MAX_REPS], unstarted[MAX_REPS];
 	int p[2], i, reps = opt.reps * 3;
 	struct fanout f;
 
@@ -1058,10 +1066,14 @@ static void wl_fanout(const struct workload *w)
 		spawn[i] = f.spawn;
 		drain[i] = f.drain;
 		workers[i] = f.workers;
+		unstarted[i] = f.unstarted;
 	}
 	result(w->name, "spawn", spawn, reps, "ms", "lower");
 	result(w->name, "drain", drain, reps, "ms", "lower");
 	result(w->name, "workers", workers, reps, "threads", "info");
+	/* only a FIFO open can be without a worker when it is released */
+	if (w->fan != &fan_splice)
+		result(w->name, "unstarted", unstarted, reps, "opens", "info");
 }
 
 static bool is_workload(const char *name);
