@@ -61,6 +61,32 @@
  *   idle              a burst (a fanout of 64, then async NOPs at depth 128
  *                     and async reads at depth 64), then the iou-wrk threads
  *                     still alive 1 s and 10 s after it
+ *   wakeup-lat        the price of a scheduler change: how long a woken
+ *                     thread waits to run while io-wq workers keep every CPU
+ *                     busy.  The load: one submitter thread per CPU, pinned
+ *                     to it (so that every node's pool has work, on both
+ *                     kernels), keeps 32 IOSQE_ASYNC 64 KiB reads at random
+ *                     offsets of a 16 MiB file in /tmp in flight, so the
+ *                     workers copy memory without ever blocking.  A sleeper,
+ *                     not pinned, is woken every 0.5 to 1.5 ms (at random),
+ *                     first for 1.5 s by its own timer (clock_nanosleep to an
+ *                     absolute time, timer slack 1 ns; latency = the time it
+ *                     runs minus the expiry time), then for 1.5 s through a
+ *                     pipe written by a waker thread of its process, also
+ *                     not pinned (latency = the time it runs minus the time
+ *                     taken just before the write; the waker waits until the
+ *                     previous wakeup was taken).  Two cases: "same-proc",
+ *                     the sleeper and waker are threads of the workers' own
+ *                     process; "other-proc", they are in another process
+ *                     (forked before the load starts) while the load runs
+ *                     on.  Metrics: <case>-timer-p50, -timer-p99, -pipe-p50,
+ *                     -pipe-p99 (us, lower is better: one run per boot, no
+ *                     repetitions), and as info <case>-samples (wakeups
+ *                     measured, both kinds), <case>-load (the MB/s the
+ *                     workers read meanwhile) and workers (iou-wrk threads
+ *                     after the same-proc case).  The workload's own process
+ *                     is not pinned (it is no -unpinned variant: there is no
+ *                     pinned one).
  *
  * Every workload that punts also reports "workers", the iou-wrk threads
  * alive at the end of its runs, and those that keep a queue depth report
@@ -80,6 +106,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <liburing.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -88,6 +115,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -964,6 +992,334 @@ static void wl_idle(const struct workload *w)
 	result(w->name, "alive-10s", &v10, 1, "threads", "lower");
 }
 
+/*
+ * wakeup-lat: how long a woken thread waits to run while io-wq workers of
+ * a process keep both CPUs busy.  The load: one submitter thread per CPU
+ * (pinned, so that every node's pool has work on both kernels) keeps
+ * WAKE_LOAD_QD IOSQE_ASYNC reads of WAKE_LOAD_BS from a tmpfs file in
+ * flight: the workers copy memory without ever blocking.  The sleepers
+ * are not pinned.
+ */
+#define WAKE_SECS	1.5		/* sampling per case and wakeup kind */
+#define WAKE_MAX	8192		/* samples per case and kind, at most */
+#define WAKE_MIN_US	500		/* wakeups every 0.5 to 1.5 ms */
+#define WAKE_SPAN_US	1000
+#define WAKE_LOAD_QD	32
+#define WAKE_LOAD_BS	(64 << 10)
+#define WAKE_MAX_CPUS	16
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t wake_interval_ns(uint64_t *rnd)
+{
+	return (WAKE_MIN_US + (int64_t)(xorshift(rnd) % WAKE_SPAN_US)) * 1000;
+}
+
+static void sleep_ns(int64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+}
+
+struct wake_load {
+	pthread_t thread;
+	int cpu;
+	int rfd;
+	bool stop;			/* atomic */
+	unsigned long ops;		/* atomic: reads completed */
+};
+
+static void *wake_load_main(void *arg)
+{
+	struct __kernel_timespec ts = { .tv_sec = WAIT_SECS };
+	struct wake_load *l = arg;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	uint64_t rnd = 0x2545f4914f6cdd1dULL + l->cpu;
+	unsigned int inflight = 0, slot, nfree, free_slot[WAKE_LOAD_QD];
+	struct io_uring ring;
+	char *buf;
+	off_t off;
+	int ret;
+
+	pin(l->cpu);
+	ret = io_uring_queue_init(2 * WAKE_LOAD_QD, &ring, 0);
+	if (ret)
+		die("io_uring_queue_init: %s", strerror(-ret));
+	if (posix_memalign((void **)&buf, BS, (size_t)WAKE_LOAD_QD * WAKE_LOAD_BS))
+		die("out of memory");
+	memset(buf, 0, (size_t)WAKE_LOAD_QD * WAKE_LOAD_BS);
+	for (nfree = 0; nfree < WAKE_LOAD_QD; nfree++)
+		free_slot[nfree] = nfree;	/* a buffer per read in flight */
+	for (;;) {
+		while (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED) && inflight < WAKE_LOAD_QD) {
+			sqe = io_uring_get_sqe(&ring);
+			if (!sqe)
+				break;
+			slot = free_slot[--nfree];
+			off = (off_t)(xorshift(&rnd) % (READ_SIZE / WAKE_LOAD_BS)) * WAKE_LOAD_BS;
+			io_uring_prep_read(sqe, l->rfd, buf + (size_t)slot * WAKE_LOAD_BS,
+					   WAKE_LOAD_BS, off);
+			sqe->flags |= IOSQE_ASYNC;
+			io_uring_sqe_set_data64(sqe, slot);
+			inflight++;
+		}
+		if (!inflight)
+			break;
+		ret = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
+		if (ret == -ETIME)
+			die("wakeup-lat: no read completed in %d s", WAIT_SECS);
+		if (ret < 0 && ret != -EINTR)
+			die("io_uring_submit_and_wait_timeout: %s", strerror(-ret));
+		while (io_uring_peek_cqe(&ring, &cqe) == 0) {
+			if (cqe->res != WAKE_LOAD_BS)
+				die("wakeup-lat: read res %d", cqe->res);
+			free_slot[nfree++] = (unsigned int)cqe->user_data;
+			io_uring_cqe_seen(&ring, cqe);
+			inflight--;
+			__atomic_add_fetch(&l->ops, 1, __ATOMIC_RELAXED);
+		}
+	}
+	io_uring_queue_exit(&ring);
+	free(buf);
+	return NULL;
+}
+
+/* Reads completed so far by the load threads. */
+static unsigned long load_ops(struct wake_load *load, int nload)
+{
+	unsigned long ops = 0;
+	int i;
+
+	for (i = 0; i < nload; i++)
+		ops += __atomic_load_n(&load[i].ops, __ATOMIC_RELAXED);
+	return ops;
+}
+
+/* Timer-woken: sleep until an absolute time, latency = run - expiry. */
+static int wake_timer(double *lat, uint64_t *rnd)
+{
+	int64_t end = now_ns() + (int64_t)(WAKE_SECS * 1e9), t;
+	struct timespec ts;
+	int n = 0;
+
+	while (n < WAKE_MAX && now_ns() < end) {
+		t = now_ns() + wake_interval_ns(rnd);
+		ts.tv_sec = t / 1000000000LL;
+		ts.tv_nsec = t % 1000000000LL;
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		lat[n++] = (now_ns() - t) / 1e3;
+	}
+	return n;
+}
+
+struct waker {
+	pthread_t thread;
+	int fd;
+	uint64_t rnd;
+	unsigned long acked;		/* atomic: wakeups the sleeper took */
+};
+
+/*
+ * Pipe-woken: this thread writes the time into the pipe after a random
+ * interval, once the sleeper took the previous one, and 0 at the end.
+ */
+static void *waker_main(void *arg)
+{
+	int64_t end = now_ns() + (int64_t)(WAKE_SECS * 1e9), t, deadline;
+	struct waker *w = arg;
+	unsigned long sent = 0;
+
+	while (sent < WAKE_MAX && now_ns() < end) {
+		sleep_ns(wake_interval_ns(&w->rnd));
+		deadline = now_ns() + WAIT_SECS * 1000000000LL;
+		while (__atomic_load_n(&w->acked, __ATOMIC_ACQUIRE) != sent) {
+			if (now_ns() > deadline)
+				die("wakeup-lat: the sleeper took no wakeup in %d s", WAIT_SECS);
+			usleep(50);
+		}
+		t = now_ns();
+		if (write(w->fd, &t, sizeof(t)) != sizeof(t))
+			die("write pipe: %s", strerror(errno));
+		sent++;
+	}
+	t = 0;
+	if (write(w->fd, &t, sizeof(t)) != sizeof(t))
+		die("write pipe: %s", strerror(errno));
+	return NULL;
+}
+
+static int wake_pipe(double *lat, uint64_t *rnd)
+{
+	struct pollfd pfd;
+	struct waker w;
+	int p[2], n = 0;
+	int64_t t;
+
+	if (pipe(p))
+		die("pipe: %s", strerror(errno));
+	memset(&w, 0, sizeof(w));
+	w.fd = p[1];
+	w.rnd = xorshift(rnd);
+	if (pthread_create(&w.thread, NULL, waker_main, &w))
+		die("pthread_create");
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		if (poll(&pfd, 1, WAIT_SECS * 1000) != 1)
+			die("wakeup-lat: no wakeup through the pipe in %d s", WAIT_SECS);
+		if (read(p[0], &t, sizeof(t)) != sizeof(t))
+			die("read pipe: %s", strerror(errno));
+		if (!t)
+			break;
+		if (n < WAKE_MAX)
+			lat[n++] = (now_ns() - t) / 1e3;
+		__atomic_add_fetch(&w.acked, 1, __ATOMIC_RELEASE);
+	}
+	pthread_join(w.thread, NULL);
+	close(p[0]);
+	close(p[1]);
+	return n;
+}
+
+/* p50 and p99 of each kind of wakeup, timer then pipe, in this process. */
+struct wake_res {
+	double p50[2], p99[2];
+	int n[2];
+};
+
+static void wake_sample(struct wake_res *r)
+{
+	double *lat = zalloc(WAKE_MAX * sizeof(*lat));
+	uint64_t rnd = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+	int k, n;
+
+	/* nanosleep's default slack of 50 us would be half the signal */
+	if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL))
+		die("PR_SET_TIMERSLACK: %s", strerror(errno));
+	for (k = 0; k < 2; k++) {
+		n = k ? wake_pipe(lat, &rnd) : wake_timer(lat, &rnd);
+		if (n < 10)
+			die("wakeup-lat: only %d wakeups in %.1f s", n, WAKE_SECS);
+		qsort(lat, n, sizeof(*lat), cmp_double);
+		r->p50[k] = lat[n / 2];
+		r->p99[k] = lat[n * 99 / 100];
+		r->n[k] = n;
+	}
+	free(lat);
+}
+
+/* A case's p50 and p99 per kind, then (info) its samples and the load. */
+static void wake_report(const char *wl, const char *which, const struct wake_res *r,
+			double load)
+{
+	static const char * const kinds[2] = { "timer", "pipe" };
+	char metric[64];
+	double samples;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		snprintf(metric, sizeof(metric), "%s-%s-p50", which, kinds[k]);
+		result(wl, metric, &r->p50[k], 1, "us", "lower");
+		snprintf(metric, sizeof(metric), "%s-%s-p99", which, kinds[k]);
+		result(wl, metric, &r->p99[k], 1, "us", "lower");
+	}
+	samples = r->n[0] + r->n[1];
+	snprintf(metric, sizeof(metric), "%s-samples", which);
+	result(wl, metric, &samples, 1, "wakeups", "info");
+	snprintf(metric, sizeof(metric), "%s-load", which);
+	result(wl, metric, &load, 1, "MB/s", "info");
+}
+
+static void wl_wakeup(const struct workload *w)
+{
+	int go[2], res[2], i, nload, status;
+	struct wake_load load[WAKE_MAX_CPUS];
+	struct wake_res same, other;
+	double t0, t1, load_same, load_other, workers;
+	unsigned long ops0, ops1;
+	struct pollfd pfd;
+	char c = 0;
+	pid_t pid;
+	int rfd;
+
+	/* The other process first, before this one has threads or rings. */
+	if (pipe(go) || pipe(res))
+		die("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		close(go[1]);
+		close(res[0]);
+		pfd.fd = go[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 3 * WAIT_SECS * 1000) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);	/* the parent failed: it says why */
+		wake_sample(&other);
+		if (write(res[1], &other, sizeof(other)) != sizeof(other))
+			die("write result: %s", strerror(errno));
+		_exit(0);
+	}
+	close(go[0]);
+	close(res[1]);
+
+	rfd = make_file("wake", READ_SIZE);
+	nload = nr_cpus < WAKE_MAX_CPUS ? nr_cpus : WAKE_MAX_CPUS;
+	memset(load, 0, sizeof(load));
+	for (i = 0; i < nload; i++) {
+		load[i].cpu = i;
+		load[i].rfd = rfd;
+		if (pthread_create(&load[i].thread, NULL, wake_load_main, &load[i]))
+			die("pthread_create");
+	}
+	sleep_until(now() + (opt.warmup > 0.1 ? opt.warmup : 0.1));
+
+	/* (a) this process: a thread of the workers' own process sleeps */
+	ops0 = load_ops(load, nload);
+	t0 = now();
+	wake_sample(&same);
+	t1 = now();
+	ops1 = load_ops(load, nload);
+	load_same = (ops1 - ops0) * (double)WAKE_LOAD_BS / 1e6 / (t1 - t0);
+	workers = count_workers();
+
+	/* (b) another process sleeps while this one's workers are busy */
+	ops0 = ops1;
+	t0 = t1;
+	if (write(go[1], &c, 1) != 1)
+		die("write pipe: %s", strerror(errno));
+	pfd.fd = res[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, (int)(2 * WAKE_SECS + WAIT_SECS) * 1000) != 1 ||
+	    read(res[0], &other, sizeof(other)) != sizeof(other))
+		die("wakeup-lat: no result from the other process");
+	t1 = now();
+	ops1 = load_ops(load, nload);
+	load_other = (ops1 - ops0) * (double)WAKE_LOAD_BS / 1e6 / (t1 - t0);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		die("wakeup-lat: the other process failed (status 0x%x)", status);
+
+	for (i = 0; i < nload; i++)
+		__atomic_store_n(&load[i].stop, true, __ATOMIC_RELAXED);
+	for (i = 0; i < nload; i++)
+		pthread_join(load[i].thread, NULL);
+
+	wake_report(w->name, "same-proc", &same, load_same);
+	wake_report(w->name, "other-proc", &other, load_other);
+	result(w->name, "workers", &workers, 1, "threads", "info");
+}
+
 static void wl_fanout(const struct workload *w);
 
 /*
@@ -999,6 +1355,7 @@ static const struct workload workloads[] = {
 	{ "fio-randwrite",             wl_fio,    1,   false, false, NULL },
 	{ "fio-randwrite-unpinned",    wl_fio,    1,   false, true,  NULL },
 	{ "idle",                      wl_idle,   0,   false, false, NULL },
+	{ "wakeup-lat",                wl_wakeup, 0,   false, true,  NULL },
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -1178,12 +1535,16 @@ int main(int argc, char **argv)
 		nr_cpus = 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	printf("@@BENCH-INFO cpus=%d submitter-cpu=%d (-unpinned: any), per boot the best of %d runs of %.3g s",
-	       nr_cpus, opt.cpu % nr_cpus, opt.reps, opt.secs);
-	printf(" after %.3g s of warm-up (fanout: %d runs; fio: %d runs of %d s)\n",
-	       opt.warmup, opt.reps * 3, FIO_REPS, opt.fio_secs);
+	printf("@@BENCH-INFO cpus=%d submitter-cpu=%d (-unpinned: any), per boot the best",
+	       nr_cpus, opt.cpu % nr_cpus);
+	printf(" of %d runs of %.3g s after %.3g s of warm-up (fanout: %d runs; fio: %d runs of %d s)\n",
+	       opt.reps, opt.secs, opt.warmup, opt.reps * 3, FIO_REPS, opt.fio_secs);
 	printf("@@BENCH-INFO fanout: IORING_OP_SPLICE of empty pipes to /dev/null (blocks)\n");
-	printf("@@BENCH-INFO fanout-fifo: IORING_OP_OPENAT O_RDONLY of FIFOs (bound, blocks), bound limit raised to N\n");
+	printf("@@BENCH-INFO fanout-fifo: IORING_OP_OPENAT O_RDONLY of FIFOs (bound, blocks),"
+	       " bound limit raised to N\n");
+	printf("@@BENCH-INFO wakeup-lat: one run of %.3g s per case and kind, wakeups every"
+	       " %d-%d us, %d reads of %d KiB in flight per CPU\n", WAKE_SECS, WAKE_MIN_US,
+	       WAKE_MIN_US + WAKE_SPAN_US, WAKE_LOAD_QD, WAKE_LOAD_BS >> 10);
 	for (i = 0; i < NR_WORKLOADS; i++) {
 		const struct workload *w = &workloads[i];
 
