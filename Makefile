@@ -157,8 +157,10 @@ stress: deps kernel initramfs
 # Both kernels (never the debug ones) and the bench initramfs (the test one
 # plus Debian's fio), then harness/bench.py boots stock, ours, stock, ours...
 # BOOTS times each, runs tools/io_uring/iowq-bench in every boot (BENCH=NAME:
-# one workload; ARGS: more iowq-bench options, e.g. ARGS='-r 5') and writes
-# the table, CSV and plot under build/bench/.  Speed is never asserted.
+# that workload alone, BENCH=PREFIX: every workload starting with PREFIX-,
+# -unpinned variants included, comma-separated lists too; ARGS: more
+# iowq-bench options, e.g. ARGS='-r 5') and writes the table, CSV and plot
+# under build/bench/.  Speed is never asserted.
 bench: deps
 	@harness/initramfs.sh bench
 	@DEBUG= harness/kernel.sh build stock

@@ -347,13 +347,23 @@ def plot(a, rows, title):
                     f"{r['rmin']:.5g} {r['rmax']:.5g} {colour}\n")
     lo = min(min(r["rmin"] for r in pts), 0.8) / 1.15
     hi = max(max(r["rmax"] for r in pts), 1.25) * 1.15
+    # One bar per metric: with the -unpinned variants and wakeup-lat's
+    # latencies there are about 60, so the plot widens beyond 1280 pixels
+    # and the labels turn steeper, with room below for the longest
+    # ("fanout-fifo-128-unpinned spawn").
+    width = max(1280, 160 + 26 * len(pts))
+    angle = 35 if len(pts) <= 30 else 60
+    longest = max(len(f"{r['workload']} {r['metric']}") for r in pts)
+    bmargin = max(11, 2 + longest * (3 if angle == 35 else 10) // 20)
+    rmargin = 6 if angle == 35 else max(6, longest // 2)
+    height = 800 if angle == 35 else 960
     tics = ", ".join(f'"{t:g}" {t:g}' for t in
                      (0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2, 3, 4, 5, 10)
                      if lo <= t <= hi)
     # A bar from 1 to the median ratio (green: ours better, red: worse, grey:
     # the reference without io-wq), the range of the boot pairs as an error bar.
     script = f"""
-set terminal png size 1280,800
+set terminal png size {width},{height}
 set output '{png}'
 set title "{title}"
 set ylabel "ratio, > 1 = ours better (bar: median; error bar: range over boot pairs)"
@@ -361,11 +371,11 @@ set logscale y 2
 set yrange [{lo:.4g}:{hi:.4g}]
 set ytics ({tics})
 set xrange [-0.7:{len(pts) - 0.3}]
-set xtics rotate by -35 nomirror
+set xtics rotate by -{angle} nomirror
 set grid ytics
 set style fill solid 0.6 border -1
-set bmargin 11
-set rmargin 6
+set bmargin {bmargin}
+set rmargin {rmargin}
 set key off
 plot '{dat}' using 0:2:($0-0.3):($0+0.3):($2<1?$2:1):($2<1?1:$2):5:xtic(1) \\
         with boxxyerror lc rgb variable, \\

@@ -10,6 +10,14 @@
  * seconds each and reports the best of the repetitions (noise from a busy
  * host only ever slows a run down; the median for "info" metrics).
  *
+ * Users rarely pin: every queue-depth workload, fanout and fio also runs
+ * unpinned, as NAME-unpinned (nop-async-qd1-unpinned, ..., fanout-64-unpinned,
+ * fio-randread-unpinned): the same measurement with the child's affinity set
+ * to every online CPU, so the submitter moves between CPUs (and nodes) as
+ * the scheduler likes and its work is queued on whichever node it runs on.
+ * fio is pinned by inheriting the child's affinity (not by its cpus_allowed
+ * option, which it is never given), so its -unpinned runs are not pinned.
+ *
  *   nop-inline        NOPs completed inline at queue depth 32, no io-wq:
  *                     the ceiling, the reference for the rest (ops/s)
  *   nop-async-qd1     IOSQE_ASYNC NOPs one at a time: latency of a punt (us)
@@ -29,6 +37,21 @@
  *                     completed (ms), "workers" the iou-wrk threads at peak.
  *                     Each repetition is a fresh process; a fanout is short,
  *                     so it runs 3 * -r repetitions.
+ *   fanout-fifo-32    The same with bound work: N IORING_OP_OPENAT O_RDONLY
+ *   fanout-fifo-128   (no O_NONBLOCK) of N FIFOs made with mkfifo in /tmp,
+ *                     submitted at once with IOSQE_ASYNC: each open blocks
+ *                     its worker until a writer comes.  6.1 caps the bound
+ *                     workers at min(SQ entries, 4 * CPUs), 8 with 2 CPUs,
+ *                     so IORING_REGISTER_IOWQ_MAX_WORKERS first raises the
+ *                     bound limit to N (the unbound one is left alone), on
+ *                     both kernels.  "spawn" and "workers" as above; "drain"
+ *                     the time from opening the first FIFO O_WRONLY |
+ *                     O_NONBLOCK (which succeeds once a reader waits in its
+ *                     open; an ENXIO, no reader yet, is retried every 0.1 ms
+ *                     until a worker has taken that open) until all N opens
+ *                     completed with a file descriptor.  "unstarted" (info):
+ *                     the opens that had no worker yet when the release
+ *                     began (0 when every open had blocked its own worker).
  *   multi-ring        two threads, on CPU 0 and CPU 1, each with its own
  *                     ring, 32 in flight of IOSQE_ASYNC NOP / 4 KiB read /
  *                     4 KiB write (to a file of its own), in turn (ops/s)
@@ -38,6 +61,32 @@
  *   idle              a burst (a fanout of 64, then async NOPs at depth 128
  *                     and async reads at depth 64), then the iou-wrk threads
  *                     still alive 1 s and 10 s after it
+ *   wakeup-lat        the price of a scheduler change: how long a woken
+ *                     thread waits to run while io-wq workers keep every CPU
+ *                     busy.  The load: one submitter thread per CPU, pinned
+ *                     to it (so that every node's pool has work, on both
+ *                     kernels), keeps 32 IOSQE_ASYNC 64 KiB reads at random
+ *                     offsets of a 16 MiB file in /tmp in flight, so the
+ *                     workers copy memory without ever blocking.  A sleeper,
+ *                     not pinned, is woken every 0.5 to 1.5 ms (at random),
+ *                     first for 1.5 s by its own timer (clock_nanosleep to an
+ *                     absolute time, timer slack 1 ns; latency = the time it
+ *                     runs minus the expiry time), then for 1.5 s through a
+ *                     pipe written by a waker thread of its process, also
+ *                     not pinned (latency = the time it runs minus the time
+ *                     taken just before the write; the waker waits until the
+ *                     previous wakeup was taken).  Two cases: "same-proc",
+ *                     the sleeper and waker are threads of the workers' own
+ *                     process; "other-proc", they are in another process
+ *                     (forked before the load starts) while the load runs
+ *                     on.  Metrics: <case>-timer-p50, -timer-p99, -pipe-p50,
+ *                     -pipe-p99 (us, lower is better: one run per boot, no
+ *                     repetitions), and as info <case>-samples (wakeups
+ *                     measured, both kinds), <case>-load (the MB/s the
+ *                     workers read meanwhile) and workers (iou-wrk threads
+ *                     after the same-proc case).  The workload's own process
+ *                     is not pinned (it is no -unpinned variant: there is no
+ *                     pinned one).
  *
  * Every workload that punts also reports "workers", the iou-wrk threads
  * alive at the end of its runs, and those that keep a queue depth report
@@ -57,6 +106,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <liburing.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -65,6 +115,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,7 +134,7 @@
 #define FIO_FILE	"/tmp/iowq-bench-fio"
 #define FIO_REPS	3
 
-enum kind { K_NOP = 1, K_READ, K_WRITE, K_SPLICE };
+enum kind { K_NOP = 1, K_READ, K_WRITE };
 
 static struct {
 	double secs;		/* one repetition */
@@ -138,6 +190,19 @@ static void pin(int cpu)
 	CPU_SET(cpu % nr_cpus, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		die("sched_setaffinity(CPU %d): %s", cpu % nr_cpus, strerror(errno));
+}
+
+/* The opposite of pin(): free to run on every online CPU. */
+static void unpin(void)
+{
+	cpu_set_t set;
+	int cpu;
+
+	CPU_ZERO(&set);
+	for (cpu = 0; cpu < nr_cpus && cpu < CPU_SETSIZE; cpu++)
+		CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity(all CPUs): %s", strerror(errno));
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -423,11 +488,15 @@ static void job_report(const char *wl, const struct job_info *info, int n)
 
 /* ---- workloads ---------------------------------------------------------- */
 
+struct fanout_ops;
+
 struct workload {
 	const char *name;
 	void (*fn)(const struct workload *w);
 	int arg;
 	bool own_process_per_rep;
+	bool unpinned;		/* the submitter free to move between CPUs */
+	const struct fanout_ops *fan;	/* a fanout: of what */
 };
 
 static void wl_nop(const struct workload *w)
@@ -490,31 +559,180 @@ static void wl_write(const struct workload *w)
 }
 
 /*
- * Fanout: n splices from empty pipes block n workers; wait until no new
- * worker shows up for SETTLE_MS, write every pipe, wait for every CQE.
+ * Fanout: n requests that each block a worker, submitted at once with
+ * IOSQE_ASYNC.  Wait until no new worker shows up for SETTLE_MS ("spawn"),
+ * count the workers, then release every request and time until every CQE
+ * arrived ("drain").  A kind of fanout (struct fanout_ops) says how to
+ * prepare one SQE and how to release one request; the sampling is shared.
  */
 struct fanout {
 	double spawn, drain;
 	int workers;
+	int unstarted;		/* requests no worker had taken at the release */
 };
 
-static void fanout_once(struct io_uring *ring, int n, struct fanout *f)
+struct fanout_state {
+	int n;
+	int (*fd)[2];		/* splice: each pipe; fifo: [1] its writer */
+	char (*path)[64];	/* fifo: each FIFO */
+	int devnull;
+};
+
+struct fanout_ops {
+	const char *what;	/* one request, for messages */
+	void (*setup)(struct fanout_state *s, struct io_uring *ring);
+	void (*prep)(struct fanout_state *s, int i, struct io_uring_sqe *sqe);
+	/* Let request i complete; false: not yet possible, try again. */
+	bool (*release)(struct fanout_state *s, int i);
+	/* Check a CQE and free what it holds. */
+	void (*reap)(struct fanout_state *s, struct io_uring_cqe *cqe);
+	void (*teardown)(struct fanout_state *s);
+};
+
+static void *zalloc(size_t size)
 {
-	int (*p)[2] = calloc(n, sizeof(*p));
-	double t0, t1, t_peak, deadline;
-	struct io_uring_cqe *cqe;
-	struct io_uring_sqe *sqe;
-	struct __kernel_timespec ts = { .tv_sec = WAIT_SECS };
-	int i, ret, devnull, peak, cnt, base;
+	void *p = calloc(1, size);
 
 	if (!p)
 		die("out of memory");
-	devnull = open("/dev/null", O_WRONLY);
-	if (devnull < 0)
+	return p;
+}
+
+/* splice: n splices from n empty pipes to /dev/null; released by a write. */
+static void splice_setup(struct fanout_state *s, struct io_uring *ring)
+{
+	int i;
+
+	(void)ring;
+	s->fd = zalloc(s->n * sizeof(*s->fd));
+	s->devnull = open("/dev/null", O_WRONLY);
+	if (s->devnull < 0)
 		die("open /dev/null: %s", strerror(errno));
-	for (i = 0; i < n; i++)
-		if (pipe(p[i]))
+	for (i = 0; i < s->n; i++)
+		if (pipe(s->fd[i]))
 			die("pipe: %s", strerror(errno));
+}
+
+static void splice_prep(struct fanout_state *s, int i, struct io_uring_sqe *sqe)
+{
+	io_uring_prep_splice(sqe, s->fd[i][0], -1, s->devnull, -1, BS, 0);
+}
+
+static bool splice_release(struct fanout_state *s, int i)
+{
+	if (write(s->fd[i][1], "x", 1) != 1)
+		die("write pipe: %s", strerror(errno));
+	return true;
+}
+
+static void splice_reap(struct fanout_state *s, struct io_uring_cqe *cqe)
+{
+	(void)s;
+	if (cqe->res != 1)
+		die("fanout: splice res %d, expected 1", cqe->res);
+}
+
+static void splice_teardown(struct fanout_state *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		close(s->fd[i][0]);
+		close(s->fd[i][1]);
+	}
+	close(s->devnull);
+	free(s->fd);
+}
+
+static const struct fanout_ops fan_splice = {
+	.what = "splice", .setup = splice_setup, .prep = splice_prep,
+	.release = splice_release, .reap = splice_reap, .teardown = splice_teardown,
+};
+
+/*
+ * fifo: n blocking opens (O_RDONLY) of n FIFOs, each waiting in its worker
+ * for a writer; released by opening the FIFO O_WRONLY | O_NONBLOCK, which
+ * fails with ENXIO until the reader's open is under way.  An open is bound
+ * work, and 6.1 caps bound workers at min(SQ entries, 4 * CPUs), 8 with 2
+ * CPUs: the cap is raised to n first, so that every open can block at once.
+ */
+static void fifo_setup(struct fanout_state *s, struct io_uring *ring)
+{
+	unsigned int limits[2] = { s->n, 0 };	/* bound, unbound (kept) */
+	int i, ret;
+
+	ret = io_uring_register_iowq_max_workers(ring, limits);
+	if (ret)
+		die("IORING_REGISTER_IOWQ_MAX_WORKERS(%d, 0): %s", s->n, strerror(-ret));
+	s->fd = zalloc(s->n * sizeof(*s->fd));
+	s->path = zalloc(s->n * sizeof(*s->path));
+	for (i = 0; i < s->n; i++) {
+		snprintf(s->path[i], sizeof(s->path[i]), "/tmp/iowq-bench-%d-fifo%d",
+			 getpid(), i);
+		unlink(s->path[i]);
+		if (mkfifo(s->path[i], 0600))
+			die("mkfifo %s: %s", s->path[i], strerror(errno));
+		s->fd[i][0] = -1;
+		s->fd[i][1] = -1;
+	}
+}
+
+static void fifo_prep(struct fanout_state *s, int i, struct io_uring_sqe *sqe)
+{
+	io_uring_prep_openat(sqe, AT_FDCWD, s->path[i], O_RDONLY, 0);
+}
+
+static bool fifo_release(struct fanout_state *s, int i)
+{
+	int fd = open(s->path[i], O_WRONLY | O_NONBLOCK);
+
+	if (fd < 0 && errno == ENXIO)
+		return false;		/* no reader in its open yet */
+	if (fd < 0)
+		die("open %s for writing: %s", s->path[i], strerror(errno));
+	s->fd[i][1] = fd;
+	return true;
+}
+
+static void fifo_reap(struct fanout_state *s, struct io_uring_cqe *cqe)
+{
+	(void)s;
+	if (cqe->res < 0)
+		die("fanout: open of FIFO %llu: %s", (unsigned long long)cqe->user_data,
+		    strerror(-cqe->res));
+	close(cqe->res);
+}
+
+static void fifo_teardown(struct fanout_state *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		close(s->fd[i][1]);
+		unlink(s->path[i]);
+	}
+	free(s->fd);
+	free(s->path);
+}
+
+static const struct fanout_ops fan_fifo = {
+	.what = "FIFO open", .setup = fifo_setup, .prep = fifo_prep,
+	.release = fifo_release, .reap = fifo_reap, .teardown = fifo_teardown,
+};
+
+static void fanout_once(struct io_uring *ring, int n, struct fanout *f,
+			const struct fanout_ops *ops)
+{
+	struct __kernel_timespec ts = { .tv_sec = WAIT_SECS };
+	struct fanout_state s = { .n = n };
+	double t0, t1, t_peak, deadline;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	int i, ret, peak, cnt, base, left;
+	bool *released;
+
+	ops->setup(&s, ring);
+	released = zalloc(n * sizeof(*released));
 	base = count_tasks() - count_workers();
 
 	t0 = now();
@@ -522,9 +740,9 @@ static void fanout_once(struct io_uring *ring, int n, struct fanout *f)
 		sqe = io_uring_get_sqe(ring);
 		if (!sqe)
 			die("fanout: SQ ring too small for %d", n);
-		io_uring_prep_splice(sqe, p[i][0], -1, devnull, -1, BS, 0);
+		ops->prep(&s, i, sqe);
 		sqe->flags |= IOSQE_ASYNC;
-		io_uring_sqe_set_data64(sqe, K_SPLICE);
+		io_uring_sqe_set_data64(sqe, i);
 	}
 	ret = io_uring_submit(ring);
 	if (ret != n)
@@ -550,28 +768,43 @@ static void fanout_once(struct io_uring *ring, int n, struct fanout *f)
 	f->spawn = (t_peak - t0) * 1e3;
 	f->workers = count_workers();
 	if (io_uring_cq_ready(ring))
-		die("fanout: a splice completed before its pipe was written");
+		die("fanout: a %s completed before it was released", ops->what);
 
+	/*
+	 * Release every request; one that cannot be released yet (no worker
+	 * has taken it) is retried until a worker is free for it.  How many
+	 * could not be released at first says whether every request had its
+	 * worker.
+	 */
 	t1 = now();
-	for (i = 0; i < n; i++)
-		if (write(p[i][1], "x", 1) != 1)
-			die("write pipe: %s", strerror(errno));
+	deadline = t1 + WAIT_SECS;
+	f->unstarted = -1;
+	for (left = n; left; ) {
+		for (i = 0; i < n; i++) {
+			if (!released[i] && ops->release(&s, i)) {
+				released[i] = true;
+				left--;
+			}
+		}
+		if (f->unstarted < 0)
+			f->unstarted = left;	/* after the first pass */
+		if (left && now() > deadline)
+			die("fanout: %d of %d %ss still not released after %d s", left, n,
+			    ops->what, WAIT_SECS);
+		if (left)
+			usleep(100);
+	}
 	for (i = 0; i < n; i++) {
 		ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
 		if (ret)
-			die("fanout: %d of %d splices completed: %s", i, n,
+			die("fanout: %d of %d %ss completed: %s", i, n, ops->what,
 			    strerror(-ret));
-		if (cqe->res != 1)
-			die("fanout: splice res %d, expected 1", cqe->res);
+		ops->reap(&s, cqe);
 		io_uring_cqe_seen(ring, cqe);
 	}
 	f->drain = (now() - t1) * 1e3;
-	for (i = 0; i < n; i++) {
-		close(p[i][0]);
-		close(p[i][1]);
-	}
-	close(devnull);
-	free(p);
+	ops->teardown(&s);
+	free(released);
 }
 
 /* Runs in a child of its own per repetition, see in_child(). */
@@ -583,7 +816,7 @@ static void wl_fanout_rep(const struct workload *w, struct fanout *f)
 	ret = io_uring_queue_init(w->arg, &ring, 0);
 	if (ret)
 		die("io_uring_queue_init(%d): %s", w->arg, strerror(-ret));
-	fanout_once(&ring, w->arg, f);
+	fanout_once(&ring, w->arg, f, w->fan);
 }
 
 static void wl_multi_thread_init(struct job *j, int idx)
@@ -658,8 +891,9 @@ static void wl_multi(const struct workload *w)
 }
 
 /*
- * fio with its io_uring engine, pinned like the rest; IOPS from the terse
- * output (version 3: field 8 read IOPS, field 49 write IOPS).
+ * One fio run.  fio inherits the affinity of this process: the pinned
+ * workloads pin it (all its threads) to opt.cpu like every other submitter,
+ * without fio's cpus_allowed; the -unpinned ones leave it on every CPU.
  */
 static double fio_once(const struct workload *w)
 {
@@ -708,9 +942,9 @@ static double fio_once(const struct workload *w)
 }
 
 /*
- * fio with its io_uring engine, pinned like the rest, FIO_REPS runs (the
- * file is laid out by the first); IOPS from the terse output (version 3:
- * field 8 read IOPS, field 49 write IOPS).
+ * fio with its io_uring engine, pinned like the rest (or not: -unpinned),
+ * FIO_REPS runs (the file is laid out by the first); IOPS from the terse
+ * output (version 3: field 8 read IOPS, field 49 write IOPS).
  */
 static void wl_fio(const struct workload *w)
 {
@@ -737,7 +971,7 @@ static void wl_idle(const struct workload *w)
 	ret = io_uring_queue_init(IDLE_BURST, &ring, 0);
 	if (ret)
 		die("io_uring_queue_init: %s", strerror(-ret));
-	fanout_once(&ring, IDLE_BURST, &f);
+	fanout_once(&ring, IDLE_BURST, &f, &fan_splice);
 	job_init(&j, 256, 128);
 	j.kind = K_NOP;
 	j.async = true;
@@ -758,23 +992,370 @@ static void wl_idle(const struct workload *w)
 	result(w->name, "alive-10s", &v10, 1, "threads", "lower");
 }
 
+/*
+ * wakeup-lat: how long a woken thread waits to run while io-wq workers of
+ * a process keep both CPUs busy.  The load: one submitter thread per CPU
+ * (pinned, so that every node's pool has work on both kernels) keeps
+ * WAKE_LOAD_QD IOSQE_ASYNC reads of WAKE_LOAD_BS from a tmpfs file in
+ * flight: the workers copy memory without ever blocking.  The sleepers
+ * are not pinned.
+ */
+#define WAKE_SECS	1.5		/* sampling per case and wakeup kind */
+#define WAKE_MAX	8192		/* samples per case and kind, at most */
+#define WAKE_MIN_US	500		/* wakeups every 0.5 to 1.5 ms */
+#define WAKE_SPAN_US	1000
+#define WAKE_LOAD_QD	32
+#define WAKE_LOAD_BS	(64 << 10)
+#define WAKE_MAX_CPUS	16
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t wake_interval_ns(uint64_t *rnd)
+{
+	return (WAKE_MIN_US + (int64_t)(xorshift(rnd) % WAKE_SPAN_US)) * 1000;
+}
+
+static void sleep_ns(int64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+}
+
+struct wake_load {
+	pthread_t thread;
+	int cpu;
+	int rfd;
+	bool stop;			/* atomic */
+	unsigned long ops;		/* atomic: reads completed */
+};
+
+static void *wake_load_main(void *arg)
+{
+	struct __kernel_timespec ts = { .tv_sec = WAIT_SECS };
+	struct wake_load *l = arg;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	uint64_t rnd = 0x2545f4914f6cdd1dULL + l->cpu;
+	unsigned int inflight = 0, slot, nfree, free_slot[WAKE_LOAD_QD];
+	struct io_uring ring;
+	char *buf;
+	off_t off;
+	int ret;
+
+	pin(l->cpu);
+	ret = io_uring_queue_init(2 * WAKE_LOAD_QD, &ring, 0);
+	if (ret)
+		die("io_uring_queue_init: %s", strerror(-ret));
+	if (posix_memalign((void **)&buf, BS, (size_t)WAKE_LOAD_QD * WAKE_LOAD_BS))
+		die("out of memory");
+	memset(buf, 0, (size_t)WAKE_LOAD_QD * WAKE_LOAD_BS);
+	for (nfree = 0; nfree < WAKE_LOAD_QD; nfree++)
+		free_slot[nfree] = nfree;	/* a buffer per read in flight */
+	for (;;) {
+		while (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED) && inflight < WAKE_LOAD_QD) {
+			sqe = io_uring_get_sqe(&ring);
+			if (!sqe)
+				break;
+			slot = free_slot[--nfree];
+			off = (off_t)(xorshift(&rnd) % (READ_SIZE / WAKE_LOAD_BS)) * WAKE_LOAD_BS;
+			io_uring_prep_read(sqe, l->rfd, buf + (size_t)slot * WAKE_LOAD_BS,
+					   WAKE_LOAD_BS, off);
+			sqe->flags |= IOSQE_ASYNC;
+			io_uring_sqe_set_data64(sqe, slot);
+			inflight++;
+		}
+		if (!inflight)
+			break;
+		ret = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
+		if (ret == -ETIME)
+			die("wakeup-lat: no read completed in %d s", WAIT_SECS);
+		if (ret < 0 && ret != -EINTR)
+			die("io_uring_submit_and_wait_timeout: %s", strerror(-ret));
+		while (io_uring_peek_cqe(&ring, &cqe) == 0) {
+			if (cqe->res != WAKE_LOAD_BS)
+				die("wakeup-lat: read res %d", cqe->res);
+			free_slot[nfree++] = (unsigned int)cqe->user_data;
+			io_uring_cqe_seen(&ring, cqe);
+			inflight--;
+			__atomic_add_fetch(&l->ops, 1, __ATOMIC_RELAXED);
+		}
+	}
+	io_uring_queue_exit(&ring);
+	free(buf);
+	return NULL;
+}
+
+/* Reads completed so far by the load threads. */
+static unsigned long load_ops(struct wake_load *load, int nload)
+{
+	unsigned long ops = 0;
+	int i;
+
+	for (i = 0; i < nload; i++)
+		ops += __atomic_load_n(&load[i].ops, __ATOMIC_RELAXED);
+	return ops;
+}
+
+/* Timer-woken: sleep until an absolute time, latency = run - expiry. */
+static int wake_timer(double *lat, uint64_t *rnd)
+{
+	int64_t end = now_ns() + (int64_t)(WAKE_SECS * 1e9), t;
+	struct timespec ts;
+	int n = 0;
+
+	while (n < WAKE_MAX && now_ns() < end) {
+		t = now_ns() + wake_interval_ns(rnd);
+		ts.tv_sec = t / 1000000000LL;
+		ts.tv_nsec = t % 1000000000LL;
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		lat[n++] = (now_ns() - t) / 1e3;
+	}
+	return n;
+}
+
+struct waker {
+	pthread_t thread;
+	int fd;
+	uint64_t rnd;
+	unsigned long acked;		/* atomic: wakeups the sleeper took */
+};
+
+/*
+ * Pipe-woken: this thread writes the time into the pipe after a random
+ * interval, once the sleeper took the previous one, and 0 at the end.
+ */
+static void *waker_main(void *arg)
+{
+	int64_t end = now_ns() + (int64_t)(WAKE_SECS * 1e9), t, deadline;
+	struct waker *w = arg;
+	unsigned long sent = 0;
+
+	while (sent < WAKE_MAX && now_ns() < end) {
+		sleep_ns(wake_interval_ns(&w->rnd));
+		deadline = now_ns() + WAIT_SECS * 1000000000LL;
+		while (__atomic_load_n(&w->acked, __ATOMIC_ACQUIRE) != sent) {
+			if (now_ns() > deadline)
+				die("wakeup-lat: the sleeper took no wakeup in %d s", WAIT_SECS);
+			usleep(50);
+		}
+		t = now_ns();
+		if (write(w->fd, &t, sizeof(t)) != sizeof(t))
+			die("write pipe: %s", strerror(errno));
+		sent++;
+	}
+	t = 0;
+	if (write(w->fd, &t, sizeof(t)) != sizeof(t))
+		die("write pipe: %s", strerror(errno));
+	return NULL;
+}
+
+static int wake_pipe(double *lat, uint64_t *rnd)
+{
+	struct pollfd pfd;
+	struct waker w;
+	int p[2], n = 0;
+	int64_t t;
+
+	if (pipe(p))
+		die("pipe: %s", strerror(errno));
+	memset(&w, 0, sizeof(w));
+	w.fd = p[1];
+	w.rnd = xorshift(rnd);
+	if (pthread_create(&w.thread, NULL, waker_main, &w))
+		die("pthread_create");
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		if (poll(&pfd, 1, WAIT_SECS * 1000) != 1)
+			die("wakeup-lat: no wakeup through the pipe in %d s", WAIT_SECS);
+		if (read(p[0], &t, sizeof(t)) != sizeof(t))
+			die("read pipe: %s", strerror(errno));
+		if (!t)
+			break;
+		if (n < WAKE_MAX)
+			lat[n++] = (now_ns() - t) / 1e3;
+		__atomic_add_fetch(&w.acked, 1, __ATOMIC_RELEASE);
+	}
+	pthread_join(w.thread, NULL);
+	close(p[0]);
+	close(p[1]);
+	return n;
+}
+
+/* p50 and p99 of each kind of wakeup, timer then pipe, in this process. */
+struct wake_res {
+	double p50[2], p99[2];
+	int n[2];
+};
+
+static void wake_sample(struct wake_res *r)
+{
+	double *lat = zalloc(WAKE_MAX * sizeof(*lat));
+	uint64_t rnd = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+	int k, n;
+
+	/* nanosleep's default slack of 50 us would be half the signal */
+	if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL))
+		die("PR_SET_TIMERSLACK: %s", strerror(errno));
+	for (k = 0; k < 2; k++) {
+		n = k ? wake_pipe(lat, &rnd) : wake_timer(lat, &rnd);
+		if (n < 10)
+			die("wakeup-lat: only %d wakeups in %.1f s", n, WAKE_SECS);
+		qsort(lat, n, sizeof(*lat), cmp_double);
+		r->p50[k] = lat[n / 2];
+		r->p99[k] = lat[n * 99 / 100];
+		r->n[k] = n;
+	}
+	free(lat);
+}
+
+/* A case's p50 and p99 per kind, then (info) its samples and the load. */
+static void wake_report(const char *wl, const char *which, const struct wake_res *r,
+			double load)
+{
+	static const char * const kinds[2] = { "timer", "pipe" };
+	char metric[64];
+	double samples;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		snprintf(metric, sizeof(metric), "%s-%s-p50", which, kinds[k]);
+		result(wl, metric, &r->p50[k], 1, "us", "lower");
+		snprintf(metric, sizeof(metric), "%s-%s-p99", which, kinds[k]);
+		result(wl, metric, &r->p99[k], 1, "us", "lower");
+	}
+	samples = r->n[0] + r->n[1];
+	snprintf(metric, sizeof(metric), "%s-samples", which);
+	result(wl, metric, &samples, 1, "wakeups", "info");
+	snprintf(metric, sizeof(metric), "%s-load", which);
+	result(wl, metric, &load, 1, "MB/s", "info");
+}
+
+static void wl_wakeup(const struct workload *w)
+{
+	int go[2], res[2], i, nload, status;
+	struct wake_load load[WAKE_MAX_CPUS];
+	struct wake_res same, other;
+	double t0, t1, load_same, load_other, workers;
+	unsigned long ops0, ops1;
+	struct pollfd pfd;
+	char c = 0;
+	pid_t pid;
+	int rfd;
+
+	/* The other process first, before this one has threads or rings. */
+	if (pipe(go) || pipe(res))
+		die("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		close(go[1]);
+		close(res[0]);
+		pfd.fd = go[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 3 * WAIT_SECS * 1000) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);	/* the parent failed: it says why */
+		wake_sample(&other);
+		if (write(res[1], &other, sizeof(other)) != sizeof(other))
+			die("write result: %s", strerror(errno));
+		_exit(0);
+	}
+	close(go[0]);
+	close(res[1]);
+
+	rfd = make_file("wake", READ_SIZE);
+	nload = nr_cpus < WAKE_MAX_CPUS ? nr_cpus : WAKE_MAX_CPUS;
+	memset(load, 0, sizeof(load));
+	for (i = 0; i < nload; i++) {
+		load[i].cpu = i;
+		load[i].rfd = rfd;
+		if (pthread_create(&load[i].thread, NULL, wake_load_main, &load[i]))
+			die("pthread_create");
+	}
+	sleep_until(now() + (opt.warmup > 0.1 ? opt.warmup : 0.1));
+
+	/* (a) this process: a thread of the workers' own process sleeps */
+	ops0 = load_ops(load, nload);
+	t0 = now();
+	wake_sample(&same);
+	t1 = now();
+	ops1 = load_ops(load, nload);
+	load_same = (ops1 - ops0) * (double)WAKE_LOAD_BS / 1e6 / (t1 - t0);
+	workers = count_workers();
+
+	/* (b) another process sleeps while this one's workers are busy */
+	ops0 = ops1;
+	t0 = t1;
+	if (write(go[1], &c, 1) != 1)
+		die("write pipe: %s", strerror(errno));
+	pfd.fd = res[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, (int)(2 * WAKE_SECS + WAIT_SECS) * 1000) != 1 ||
+	    read(res[0], &other, sizeof(other)) != sizeof(other))
+		die("wakeup-lat: no result from the other process");
+	t1 = now();
+	ops1 = load_ops(load, nload);
+	load_other = (ops1 - ops0) * (double)WAKE_LOAD_BS / 1e6 / (t1 - t0);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		die("wakeup-lat: the other process failed (status 0x%x)", status);
+
+	for (i = 0; i < nload; i++)
+		__atomic_store_n(&load[i].stop, true, __ATOMIC_RELAXED);
+	for (i = 0; i < nload; i++)
+		pthread_join(load[i].thread, NULL);
+
+	wake_report(w->name, "same-proc", &same, load_same);
+	wake_report(w->name, "other-proc", &other, load_other);
+	result(w->name, "workers", &workers, 1, "threads", "info");
+}
+
 static void wl_fanout(const struct workload *w);
 
+/*
+ * Each "-unpinned" workload is the one before it with the submitter free to
+ * move between CPUs (what most users run); keep them next to each other.
+ */
 static const struct workload workloads[] = {
-	/* name               function   arg  a process per repetition */
-	{ "nop-inline",       wl_nop,    0,   false },
-	{ "nop-async-qd1",    wl_nop,    1,   false },
-	{ "nop-async-qd32",   wl_nop,    32,  false },
-	{ "nop-async-qd128",  wl_nop,    128, false },
-	{ "read-bound",       wl_read,   0,   false },
-	{ "write-hashed-1",   wl_write,  1,   false },
-	{ "write-hashed-8",   wl_write,  8,   false },
-	{ "fanout-64",        wl_fanout, 64,  true },
-	{ "fanout-256",       wl_fanout, 256, true },
-	{ "multi-ring",       wl_multi,  0,   false },
-	{ "fio-randread",     wl_fio,    0,   false },
-	{ "fio-randwrite",    wl_fio,    1,   false },
-	{ "idle",             wl_idle,   0,   false },
+	/* name                        function   arg  process/rep unpinned fanout of */
+	{ "nop-inline",                wl_nop,    0,   false, false, NULL },
+	{ "nop-async-qd1",             wl_nop,    1,   false, false, NULL },
+	{ "nop-async-qd1-unpinned",    wl_nop,    1,   false, true,  NULL },
+	{ "nop-async-qd32",            wl_nop,    32,  false, false, NULL },
+	{ "nop-async-qd32-unpinned",   wl_nop,    32,  false, true,  NULL },
+	{ "nop-async-qd128",           wl_nop,    128, false, false, NULL },
+	{ "nop-async-qd128-unpinned",  wl_nop,    128, false, true,  NULL },
+	{ "read-bound",                wl_read,   0,   false, false, NULL },
+	{ "read-bound-unpinned",       wl_read,   0,   false, true,  NULL },
+	{ "write-hashed-1",            wl_write,  1,   false, false, NULL },
+	{ "write-hashed-1-unpinned",   wl_write,  1,   false, true,  NULL },
+	{ "write-hashed-8",            wl_write,  8,   false, false, NULL },
+	{ "write-hashed-8-unpinned",   wl_write,  8,   false, true,  NULL },
+	{ "fanout-64",                 wl_fanout, 64,  true,  false, &fan_splice },
+	{ "fanout-64-unpinned",        wl_fanout, 64,  true,  true,  &fan_splice },
+	{ "fanout-256",                wl_fanout, 256, true,  false, &fan_splice },
+	{ "fanout-256-unpinned",       wl_fanout, 256, true,  true,  &fan_splice },
+	{ "fanout-fifo-32",            wl_fanout, 32,  true,  false, &fan_fifo },
+	{ "fanout-fifo-32-unpinned",   wl_fanout, 32,  true,  true,  &fan_fifo },
+	{ "fanout-fifo-128",           wl_fanout, 128, true,  false, &fan_fifo },
+	{ "fanout-fifo-128-unpinned",  wl_fanout, 128, true,  true,  &fan_fifo },
+	{ "multi-ring",                wl_multi,  0,   false, false, NULL },
+	{ "fio-randread",              wl_fio,    0,   false, false, NULL },
+	{ "fio-randread-unpinned",     wl_fio,    0,   false, true,  NULL },
+	{ "fio-randwrite",             wl_fio,    1,   false, false, NULL },
+	{ "fio-randwrite-unpinned",    wl_fio,    1,   false, true,  NULL },
+	{ "idle",                      wl_idle,   0,   false, false, NULL },
+	{ "wakeup-lat",                wl_wakeup, 0,   false, true,  NULL },
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -782,8 +1363,10 @@ static const struct workload workloads[] = {
 
 /*
  * Run workload w in a child process and return its exit status.  With
- * fd >= 0 the child runs one fanout repetition and writes its result to fd;
- * with pin_it the child is pinned to opt.cpu.
+ * fd >= 0 the child runs one fanout repetition and writes its result to fd.
+ * With pin_it the child is pinned to opt.cpu, or to no CPU in particular
+ * (every online one) if w is an -unpinned workload; else it keeps the
+ * affinity of this process (a fanout pins each of its own children).
  */
 static int in_child(const struct workload *w, int fd, bool pin_it)
 {
@@ -796,7 +1379,9 @@ static int in_child(const struct workload *w, int fd, bool pin_it)
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
 	if (!pid) {
-		if (pin_it)
+		if (pin_it && w->unpinned)
+			unpin();
+		else if (pin_it)
 			pin(opt.cpu);
 		if (fd >= 0) {
 			wl_fanout_rep(w, &f);
@@ -820,7 +1405,7 @@ static int in_child(const struct workload *w, int fd, bool pin_it)
 /* Each repetition of a fanout in a fresh process: no worker is reused. */
 static void wl_fanout(const struct workload *w)
 {
-	double spawn[MAX_REPS], drain[MAX_REPS], workers[MAX_REPS];
+	double spawn[MAX_REPS], drain[MAX_REPS], workers[MAX_REPS], unstarted[MAX_REPS];
 	int p[2], i, reps = opt.reps * 3;
 	struct fanout f;
 
@@ -838,13 +1423,23 @@ static void wl_fanout(const struct workload *w)
 		spawn[i] = f.spawn;
 		drain[i] = f.drain;
 		workers[i] = f.workers;
+		unstarted[i] = f.unstarted;
 	}
 	result(w->name, "spawn", spawn, reps, "ms", "lower");
 	result(w->name, "drain", drain, reps, "ms", "lower");
 	result(w->name, "workers", workers, reps, "threads", "info");
+	/* only a FIFO open can be without a worker when it is released */
+	if (w->fan != &fan_splice)
+		result(w->name, "unstarted", unstarted, reps, "opens", "info");
 }
 
-/* NAME selects a workload, all workloads starting with "NAME-", or all. */
+static bool is_workload(const char *name);
+
+/*
+ * NAME selects that workload alone (nop-async-qd1, not its -unpinned
+ * variant); a prefix that is no workload's name selects every workload
+ * starting with "PREFIX-" (nop-async, fanout, fio); "all" selects all.
+ */
 static bool selected(const char *name, const char *list)
 {
 	char buf[256], *tok, *save;
@@ -855,9 +1450,21 @@ static bool selected(const char *name, const char *list)
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		len = strlen(tok);
-		if (!strcmp(name, tok) || (!strncmp(name, tok, len) && name[len] == '-'))
+		if (!strcmp(name, tok))
+			return true;
+		if (!strncmp(name, tok, len) && name[len] == '-' && !is_workload(tok))
 			return true;
 	}
+	return false;
+}
+
+static bool is_workload(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_WORKLOADS; i++)
+		if (!strcmp(workloads[i].name, name))
+			return true;
 	return false;
 }
 
@@ -928,11 +1535,16 @@ int main(int argc, char **argv)
 		nr_cpus = 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	printf("@@BENCH-INFO cpus=%d submitter-cpu=%d, per boot the best of %d runs of %.3g s",
-	       nr_cpus, opt.cpu % nr_cpus, opt.reps, opt.secs);
-	printf(" after %.3g s of warm-up (fanout: %d runs; fio: %d runs of %d s)\n",
-	       opt.warmup, opt.reps * 3, FIO_REPS, opt.fio_secs);
+	printf("@@BENCH-INFO cpus=%d submitter-cpu=%d (-unpinned: any), per boot the best",
+	       nr_cpus, opt.cpu % nr_cpus);
+	printf(" of %d runs of %.3g s after %.3g s of warm-up (fanout: %d runs; fio: %d runs of %d s)\n",
+	       opt.reps, opt.secs, opt.warmup, opt.reps * 3, FIO_REPS, opt.fio_secs);
 	printf("@@BENCH-INFO fanout: IORING_OP_SPLICE of empty pipes to /dev/null (blocks)\n");
+	printf("@@BENCH-INFO fanout-fifo: IORING_OP_OPENAT O_RDONLY of FIFOs (bound, blocks),"
+	       " bound limit raised to N\n");
+	printf("@@BENCH-INFO wakeup-lat: one run of %.3g s per case and kind, wakeups every"
+	       " %d-%d us, %d reads of %d KiB in flight per CPU\n", WAKE_SECS, WAKE_MIN_US,
+	       WAKE_MIN_US + WAKE_SPAN_US, WAKE_LOAD_QD, WAKE_LOAD_BS >> 10);
 	for (i = 0; i < NR_WORKLOADS; i++) {
 		const struct workload *w = &workloads[i];
 
