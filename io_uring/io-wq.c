@@ -27,6 +27,13 @@
  * are created only for work that can make progress: one async NOP at a time
  * keeps one worker, a thousand buffered writes to one file keep one worker,
  * a hundred blocked pipe reads get a hundred workers (up to the limit).
+ * Those hundred would be created one at a time, each once the previous one
+ * blocked, each costing a round trip through the owner's task_work: so
+ * while new workers keep blocking in their first item, a worker that
+ * blocks may start 1, 3, 7, then up to IO_WQ_BURST_MAX workers beyond
+ * nr_cpus at once (the account's burst), still one per queued unit.  The
+ * burst ends when a new worker runs an item without blocking or finds
+ * nothing to do, or when the queue empties.
  *
  * Life of a work item.  io_wq_enqueue() puts it on the queue of its account
  * on the local node and calls io_acct_activate(), which wakes an idle worker
@@ -127,6 +134,8 @@
 
 /* An idle worker exits after this long without work (not the last one). */
 #define IO_WQ_IDLE_TIMEOUT	(5 * HZ)
+/* Workers beyond nr_cpus that a blocking worker may start: see ->burst. */
+#define IO_WQ_BURST_MAX		16
 /* Attempts at creating a worker that fails with -EAGAIN and the like. */
 #define IO_WQ_CREATE_TRIES	8
 /* Back-off between creation attempts: from one jiffy, doubling, up to... */
@@ -189,6 +198,8 @@ struct io_worker {
 	struct io_wq_work *next_work;		/* K */
 	/* items run since the worker last took acct->lock (nr_completed) */
 	unsigned long nr_done;			/* W */
+	/* new: has neither finished an item nor blocked yet */
+	bool fresh;				/* W */
 	struct rcu_head rcu;
 };
 
@@ -205,6 +216,13 @@ struct io_wqe_acct {
 	unsigned int nr_units;			/* L */
 	/* workers on their way to the queue: reserved, starting, woken */
 	unsigned int nr_coming;			/* L */
+	/*
+	 * How many more workers than the pool has CPUs a worker that blocks
+	 * may start: 0, then 1, 3, 7, 15 (up to IO_WQ_BURST_MAX) as new
+	 * workers block in their first item, in a row; back to 0 when a new
+	 * worker does not block in it or finds nothing, or the queue empties.
+	 */
+	unsigned int burst;			/* L */
 	/*
 	 * Statistics since creation, for fdinfo (io_wq_show_fdinfo()).  The
 	 * two of the hot path sit beside nr_units and nr_coming, which the
@@ -481,29 +499,38 @@ static bool io_acct_wake_free(struct io_wqe_acct *acct)
 
 /*
  * Make sure runnable queued work of @acct gets a worker.  Up to one worker
- * per CPU of the pool runs at a time: below that, claim an idle worker or
- * reserve a slot for a new one (counted as running from now on, so that the
- * next caller does not reserve another for the same need).  Nothing is done
- * for work that a worker on its way to the queue will take.
+ * per CPU of the pool runs at a time, plus @extra: below that, claim an
+ * idle worker or reserve slots for new ones, one per queued unit that no
+ * worker is coming for (counted as running from now on, so that the next
+ * caller does not reserve another for the same need).
  */
-static void io_acct_activate(struct io_wqe_acct *acct)
+static void io_acct_activate_extra(struct io_wqe_acct *acct, unsigned int extra)
 {
+	unsigned int limit = READ_ONCE(acct->wqe->nr_cpus) + extra;
 	struct io_wq *wq = acct_wq(acct);
+	bool reserved = false;
 
 	lockdep_assert_held(&acct->lock);
 
-	if (!io_acct_runnable(acct) || io_acct_wake_free(acct))
-		return;
-	if (acct->nr_coming >= acct->nr_units ||
-	    atomic_read(&acct->nr_running) >= READ_ONCE(acct->wqe->nr_cpus) ||
-	    acct->nr_workers >= acct->max_workers ||
+	if (!io_acct_runnable(acct) || io_acct_wake_free(acct) ||
 	    test_bit(IO_WQ_BIT_EXIT, &wq->state))
 		return;
-	acct->nr_workers++;
-	acct->nr_reserved++;
-	acct->nr_coming++;
-	atomic_inc(&acct->nr_running);
-	io_acct_queue_create(acct);
+	while (acct->nr_coming < acct->nr_units &&
+	       atomic_read(&acct->nr_running) < limit &&
+	       acct->nr_workers < acct->max_workers) {
+		acct->nr_workers++;
+		acct->nr_reserved++;
+		acct->nr_coming++;
+		atomic_inc(&acct->nr_running);
+		reserved = true;
+	}
+	if (reserved)
+		io_acct_queue_create(acct);
+}
+
+static void io_acct_activate(struct io_wqe_acct *acct)
+{
+	io_acct_activate_extra(acct, 0);
 }
 
 /* Put @work at the end of its hash chain, or of the queue. */
@@ -637,6 +664,9 @@ again:
 		wq_list_del(&acct->work_list, &work->list, prev);
 	}
 	acct->nr_units--;
+	/* a burst lasts while work is queued */
+	if (wq_list_empty(&acct->work_list))
+		acct->burst = 0;
 	io_worker_set_cur(worker, work);
 	return work;
 }
@@ -811,6 +841,11 @@ static void io_worker_run_queue(struct io_worker *worker)
 		struct io_wq_work *work;
 
 		raw_spin_lock(&acct->lock);
+		if (worker->fresh && worker->nr_done) {
+			/* ran an item without blocking: no burst */
+			worker->fresh = false;
+			acct->burst = 0;
+		}
 		acct->nr_completed += worker->nr_done;
 		worker->nr_done = 0;
 		work = io_acct_take_work(acct, worker);
@@ -887,6 +922,11 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 		return true;
 	}
 	io_worker_deactivate(worker);
+	/* a new worker that found nothing to do: the burst overshot */
+	if (worker->fresh) {
+		worker->fresh = false;
+		acct->burst = 0;
+	}
 	reason = io_worker_exit_reason(acct, *timed_out);
 	if (reason >= 0) {
 		if (reason == IO_WQ_EXIT_IDLE || reason == IO_WQ_EXIT_UNUSED)
@@ -1001,6 +1041,7 @@ static int io_worker_spawn(struct io_wqe_acct *acct)
 	raw_spin_lock_init(&worker->lock);
 	/* it starts counted as running: the reservation was */
 	worker->flags = IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING;
+	worker->fresh = true;
 
 	tsk = create_io_thread(io_worker_main, worker, wqe->node);
 	if (IS_ERR(tsk)) {
@@ -1086,7 +1127,7 @@ static void io_acct_create_workers(struct io_wqe_acct *acct)
 		if (!io_acct_runnable(acct) ||
 		    acct->nr_coming > acct->nr_units ||
 		    atomic_read(&acct->nr_running) - acct->nr_reserved >=
-		    READ_ONCE(acct->wqe->nr_cpus) ||
+		    READ_ONCE(acct->wqe->nr_cpus) + acct->burst ||
 		    test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
 		    io_acct_wake_free(acct)) {
 			io_acct_unreserve(acct, 1);
@@ -1184,7 +1225,12 @@ void io_wq_worker_sleeping(struct task_struct *tsk)
 	worker->flags &= ~IO_WORKER_F_RUNNING;
 	raw_spin_lock(&acct->lock);
 	atomic_dec(&acct->nr_running);
-	io_acct_activate(acct);
+	/* a new worker blocked at once: its successors may well do so too */
+	if (worker->fresh) {
+		worker->fresh = false;
+		acct->burst = min(2 * acct->burst + 1, IO_WQ_BURST_MAX);
+	}
+	io_acct_activate_extra(acct, acct->burst);
 	raw_spin_unlock(&acct->lock);
 }
 

@@ -294,4 +294,50 @@ TEST_F_TIMEOUT(sched, shared_cpu_completions_batch, 60)
 	unlink("batch.dat");
 }
 
+/*
+ * A fan-out of 8 blocking async splices gets 8 workers, not one more, even
+ * though they start in bursts; then 8 async splices whose data is there
+ * (unbound work that does not block) add at most one worker per CPU of
+ * the node: the burst is only for work that blocks.  6.1 creates a worker
+ * at every IOSQE_ASYNC punt that finds no idle one.
+ */
+TEST_F_TIMEOUT(sched, burst_only_for_blocking_work, 60)
+{
+	int i, n = 8, node_cpus;
+	cpu_set_t set;
+
+	ASSERT_EQ(0, iowq_node_cpus(iowq_cpu_node(0), &set));
+	node_cpus = CPU_COUNT(&set);
+	open_pipes(_metadata, self, 2 * n);
+	for (i = 0; i < n; i++)
+		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1, i,
+				 IOSQE_ASYNC);
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	ASSERT_EQ(n, iowq_wait_workers(0, n, n, 20));
+	ASSERT_EQ(n, iowq_max_workers_seen(0, 0.5));
+
+	for (i = n; i < 2 * n; i++) {
+		ASSERT_EQ(1, write(self->p[i].w, "x", 1));
+		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1, i,
+				 IOSQE_ASYNC);
+	}
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	for (i = n; i < 2 * n; i++) {
+		ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, i, 20));
+		ASSERT_EQ(1, self->cq.res[i]);
+	}
+	TH_LOG("%d workers after %d blocked and %d non-blocking splices (node of CPU 0: %d CPUs)",
+	       iowq_count_workers(), n, n, node_cpus);
+	ASSERT_LE(iowq_count_workers(), n + node_cpus);
+
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(1, write(self->p[i].w, "x", 1));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, i, 20));
+		ASSERT_EQ(1, self->cq.res[i]);
+	}
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
 TEST_HARNESS_MAIN
