@@ -32,7 +32,8 @@
  *   fanout-256        submitted at once with IOSQE_ASYNC: each blocks a
  *                     worker (a punted read of a pipe would arm poll and free
  *                     its worker instead).  "spawn" is the time from the
- *                     submission until the workers stop multiplying, "drain"
+ *                     submission until the workers stop multiplying (the
+ *                     submitter waits; a watcher thread samples), "drain"
  *                     the time from the first pipe write until every splice
  *                     completed (ms), "workers" the iou-wrk threads at peak.
  *                     Each repetition is a fresh process; a fanout is short,
@@ -564,6 +565,12 @@ static void wl_write(const struct workload *w)
  * count the workers, then release every request and time until every CQE
  * arrived ("drain").  A kind of fanout (struct fanout_ops) says how to
  * prepare one SQE and how to release one request; the sampling is shared.
+ *
+ * The submitter waits (in pthread_join()) while a watcher thread samples
+ * the thread count every millisecond, on the other CPU if the workload is
+ * pinned: an application waits for its completions rather than polling
+ * /proc on the pool's CPU, and a kernel that starts workers from the
+ * submitter's task_work (ours) needs that CPU to do it.
  */
 struct fanout {
 	double spawn, drain;
@@ -720,20 +727,71 @@ static const struct fanout_ops fan_fifo = {
 	.release = fifo_release, .reap = fifo_reap, .teardown = fifo_teardown,
 };
 
+struct fanout_watch {
+	int n, base, peak;
+	int go[2];		/* a byte on it: the requests are submitted */
+	double t0, t_peak;
+};
+
+/* Sample the thread count until it stops growing. */
+static void *fanout_watcher(void *arg)
+{
+	struct fanout_watch *fw = arg;
+	double deadline;
+	char c;
+	int cnt;
+
+	if (read(fw->go[0], &c, 1) != 1)
+		die("fanout: watcher: read: %s", strerror(errno));
+	fw->peak = 0;
+	fw->t_peak = fw->t0;
+	deadline = fw->t0 + WAIT_SECS;
+	for (;;) {
+		cnt = count_tasks() - fw->base;
+		if (cnt > fw->peak) {
+			fw->peak = cnt;
+			fw->t_peak = now();
+		}
+		if (fw->peak >= fw->n || now() - fw->t_peak > SETTLE_MS / 1e3)
+			break;
+		if (now() > deadline)
+			die("fanout: workers still multiplying after %d s", WAIT_SECS);
+		usleep(1000);
+	}
+	return NULL;
+}
+
 static void fanout_once(struct io_uring *ring, int n, struct fanout *f,
 			const struct fanout_ops *ops)
 {
 	struct __kernel_timespec ts = { .tv_sec = WAIT_SECS };
 	struct fanout_state s = { .n = n };
-	double t0, t1, t_peak, deadline;
+	struct fanout_watch fw = { .n = n };
 	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
-	int i, ret, peak, cnt, base, left;
+	double t0, t1, deadline;
+	int i, ret, left;
 	bool *released;
+	cpu_set_t set;
+	pthread_t th;
 
 	ops->setup(&s, ring);
 	released = zalloc(n * sizeof(*released));
-	base = count_tasks() - count_workers();
+	if (pipe(fw.go))
+		die("pipe: %s", strerror(errno));
+	ret = pthread_create(&th, NULL, fanout_watcher, &fw);
+	if (ret)
+		die("pthread_create: %s", strerror(ret));
+	/* pinned (this thread has one CPU): the watcher takes another */
+	if (!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) == 1 &&
+	    nr_cpus > 1) {
+		CPU_ZERO(&set);
+		CPU_SET((opt.cpu + 1) % nr_cpus, &set);
+		ret = pthread_setaffinity_np(th, sizeof(set), &set);
+		if (ret)
+			die("pthread_setaffinity_np: %s", strerror(ret));
+	}
+	fw.base = count_tasks() - count_workers();
 
 	t0 = now();
 	for (i = 0; i < n; i++) {
@@ -744,28 +802,19 @@ static void fanout_once(struct io_uring *ring, int n, struct fanout *f,
 		sqe->flags |= IOSQE_ASYNC;
 		io_uring_sqe_set_data64(sqe, i);
 	}
+	fw.t0 = t0;
+	if (write(fw.go[1], "g", 1) != 1)
+		die("fanout: write: %s", strerror(errno));
 	ret = io_uring_submit(ring);
 	if (ret != n)
 		die("fanout: submitted %d of %d: %s", ret, n,
 		    ret < 0 ? strerror(-ret) : "short");
-
-	/* Sample the thread count until it stops growing. */
-	peak = 0;
-	t_peak = t0;
-	deadline = t0 + WAIT_SECS;
-	for (;;) {
-		cnt = count_tasks() - base;
-		if (cnt > peak) {
-			peak = cnt;
-			t_peak = now();
-		}
-		if (peak >= n || now() - t_peak > SETTLE_MS / 1e3)
-			break;
-		if (now() > deadline)
-			die("fanout: workers still multiplying after %d s", WAIT_SECS);
-		usleep(1000);
-	}
-	f->spawn = (t_peak - t0) * 1e3;
+	ret = pthread_join(th, NULL);
+	if (ret)
+		die("pthread_join: %s", strerror(ret));
+	close(fw.go[0]);
+	close(fw.go[1]);
+	f->spawn = (fw.t_peak - t0) * 1e3;
 	f->workers = count_workers();
 	if (io_uring_cq_ready(ring))
 		die("fanout: a %s completed before it was released", ops->what);
