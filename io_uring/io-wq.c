@@ -533,6 +533,23 @@ static void io_acct_activate(struct io_wqe_acct *acct)
 	io_acct_activate_extra(acct, 0);
 }
 
+/*
+ * A new worker's first item says whether the work it was started for
+ * blocks: if it did, the burst grows (1, 3, 7, ... IO_WQ_BURST_MAX); if it
+ * ran without blocking or found nothing to do, the burst ends.
+ */
+static void io_worker_settle(struct io_worker *worker, bool blocked)
+{
+	struct io_wqe_acct *acct = worker->acct;
+
+	lockdep_assert_held(&acct->lock);
+
+	if (!worker->fresh)
+		return;
+	worker->fresh = false;
+	acct->burst = blocked ? min(2 * acct->burst + 1, IO_WQ_BURST_MAX) : 0;
+}
+
 /* Put @work at the end of its hash chain, or of the queue. */
 static void io_acct_insert(struct io_wqe_acct *acct, struct io_wq_work *work)
 {
@@ -841,11 +858,8 @@ static void io_worker_run_queue(struct io_worker *worker)
 		struct io_wq_work *work;
 
 		raw_spin_lock(&acct->lock);
-		if (worker->fresh && worker->nr_done) {
-			/* ran an item without blocking: no burst */
-			worker->fresh = false;
-			acct->burst = 0;
-		}
+		if (worker->nr_done)
+			io_worker_settle(worker, false);
 		acct->nr_completed += worker->nr_done;
 		worker->nr_done = 0;
 		work = io_acct_take_work(acct, worker);
@@ -923,10 +937,7 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 	}
 	io_worker_deactivate(worker);
 	/* a new worker that found nothing to do: the burst overshot */
-	if (worker->fresh) {
-		worker->fresh = false;
-		acct->burst = 0;
-	}
+	io_worker_settle(worker, false);
 	reason = io_worker_exit_reason(acct, *timed_out);
 	if (reason >= 0) {
 		if (reason == IO_WQ_EXIT_IDLE || reason == IO_WQ_EXIT_UNUSED)
@@ -1226,10 +1237,7 @@ void io_wq_worker_sleeping(struct task_struct *tsk)
 	raw_spin_lock(&acct->lock);
 	atomic_dec(&acct->nr_running);
 	/* a new worker blocked at once: its successors may well do so too */
-	if (worker->fresh) {
-		worker->fresh = false;
-		acct->burst = min(2 * acct->burst + 1, IO_WQ_BURST_MAX);
-	}
+	io_worker_settle(worker, true);
 	io_acct_activate_extra(acct, acct->burst);
 	raw_spin_unlock(&acct->lock);
 }
