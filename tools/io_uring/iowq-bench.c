@@ -167,6 +167,18 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
+/* fork(), with stdout flushed first so that the child repeats nothing. */
+static pid_t fork_flushed(void)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	return pid;
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -956,10 +968,7 @@ static double fio_once(const struct workload *w)
 	snprintf(runtime, sizeof(runtime), "--runtime=%d", opt.fio_secs);
 	if (pipe(p))
 		die("pipe: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
+	pid = fork_flushed();
 	if (!pid) {
 		dup2(p[1], 1);
 		close(p[0]);
@@ -1304,10 +1313,7 @@ static void wl_wakeup(const struct workload *w)
 	/* The other process first, before this one has threads or rings. */
 	if (pipe(go) || pipe(res))
 		die("pipe: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
+	pid = fork_flushed();
 	if (!pid) {
 		close(go[1]);
 		close(res[0]);
@@ -1423,10 +1429,7 @@ static int in_child(const struct workload *w, int fd, bool pin_it)
 	int status;
 	pid_t pid;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
+	pid = fork_flushed();
 	if (!pid) {
 		if (pin_it && w->unpinned)
 			unpin();
