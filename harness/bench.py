@@ -3,7 +3,7 @@
 """Benchmark our io-wq against stock 6.1: `make bench`.
 
   bench.py --out DIR --stock BZIMAGE --ours BZIMAGE --initrd CPIO [--boots N]
-           [--only NAME] [--args 'iowq-bench options'] [QEMU options]
+           [--only NAME] [--args 'iowq-bench options'] [--pooled] [QEMU options]
 
 Boots the two kernels in turn, stock, ours, stock, ours, ... (N boots each)
 with the same QEMU settings and initramfs, so that drift of a noisy host
@@ -19,6 +19,15 @@ better); the table shows the median of the pair ratios and their range.
 Writes DIR/results.csv (one line per metric, with the per-boot values),
 DIR/raw.csv (one line per boot and metric), DIR/bench.png (gnuplot) and
 keeps the previous results.csv as results-prev.csv to compare with.
+
+--pooled adds a second view, for small differences on a noisy host: every
+repetition of every boot of a kernel pooled, the median and quartiles of
+the pool, and the ratio of the two medians.  Under TCG a host's speed
+changes in spells of seconds (the same kernel's async NOPs run at 150k or
+280k ops/s with the same number of context switches per operation), so
+the best of 5 repetitions in 4 boots still lands on one mode or the
+other; many short repetitions (--args '-r 25 -t 0.3 -w 0.1' with --only)
+sample both modes on every boot, and their pooled median moves far less.
 
 A boot that fails (guest splat, panic, hang, a workload error) stops the
 run with an error.
@@ -247,6 +256,33 @@ def print_table(rows, nboots):
         show(x)
 
 
+def quantile(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))]
+
+
+def print_pooled(rows, boots):
+    """Every repetition of every boot pooled per kernel (see --pooled)."""
+    print()
+    print("pooled: every repetition of every boot per kernel; median [p25-p75]; "
+          "ratio of the medians (> 1: ours better)")
+    for r in rows:
+        if r["better"] == "info":
+            continue
+        k = (r["workload"], r["metric"])
+        pool = {}
+        for label in ("stock", "ours"):
+            pool[label] = [float(x) for b in boots if b.label == label
+                           for x in (b.reps.get(k) or "").split()]
+        if not pool["stock"] or not pool["ours"]:
+            continue
+        med = {lb: statistics.median(v) for lb, v in pool.items()}
+        cols = [f"{lb} {fmt_num(med[lb])} [{fmt_num(quantile(v, 0.25))}-"
+                f"{fmt_num(quantile(v, 0.75))}] n={len(v)}" for lb, v in pool.items()]
+        print(f"  {r['workload']:24} {r['metric']:20} {cols[0]:34} {cols[1]:34} "
+              f"ratio {fmt_num(ratio_of(med['ours'], med['stock'], r['better']))}")
+
+
 def layout_note(rows):
     """nop-inline never reaches io-wq: a ratio away from 1 there is the
     two kernels' text layout, which under TCG alone moves a syscall path
@@ -416,6 +452,8 @@ def main():
     p.add_argument("--boots", type=int, default=3)
     p.add_argument("--only", default="")
     p.add_argument("--args", default="", help="more options for iowq-bench")
+    p.add_argument("--pooled", action="store_true",
+                   help="also compare the medians of every repetition pooled")
     p.add_argument("--append-ours", default="",
                    help="more kernel command line for the --ours boots only, e.g. "
                         "'trace_event=io_wq:*' (with --before and one kernel twice: "
@@ -469,6 +507,8 @@ def main():
     for x in info:
         print(f"  guest: {x}")
     layout_note(rows)
+    if a.pooled:
+        print_pooled(rows, boots)
     path, prev = write_csv(a, rows, boots)
     if prev:
         compare_prev(rows, prev)
