@@ -20,14 +20,14 @@ Writes DIR/results.csv (one line per metric, with the per-boot values),
 DIR/raw.csv (one line per boot and metric), DIR/bench.png (gnuplot) and
 keeps the previous results.csv as results-prev.csv to compare with.
 
---pooled adds a second view, for small differences on a noisy host: every
-repetition of every boot of a kernel pooled, the median and quartiles of
-the pool, and the ratio of the two medians.  Under TCG a host's speed
-changes in spells of seconds (the same kernel's async NOPs run at 150k or
-280k ops/s with the same number of context switches per operation), so
-the best of 5 repetitions in 4 boots still lands on one mode or the
-other; many short repetitions (--args '-r 25 -t 0.3 -w 0.1' with --only)
-sample both modes on every boot, and their pooled median moves far less.
+--pooled adds a second view: every repetition of every boot of a kernel
+pooled, the median and quartiles of the pool, and the ratio of the two
+medians.  Under TCG the host's speed changes in spells of seconds (one
+kernel's async NOPs run at 150k or 280k ops/s with the same number of
+context switches per operation); with many short repetitions (--args
+'-r 20 -t 0.3 -w 0.1' with --only) the quartiles show both spells.  It is
+no finer a ruler: two builds of the same io-wq, one with 2 KiB of padding,
+read 0.70 to 1.08 pooled (0.86 to 1.06 best-of) on the async NOP rows.
 
 A boot that fails (guest splat, panic, hang, a workload error) stops the
 run with an error.
