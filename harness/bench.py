@@ -27,7 +27,7 @@ kernel's async NOPs run at 150k or 280k ops/s with the same number of
 context switches per operation); with many short repetitions (--args
 '-r 20 -t 0.3 -w 0.1' with --only) the quartiles show both spells.  It is
 no finer a ruler: two builds of the same io-wq, one with 2 KiB of padding,
-read 0.70 to 1.08 pooled (0.86 to 1.06 best-of) on the async NOP rows.
+read 0.70 to 1.08 pooled (0.86 to 1.09 best-of) on the async NOP rows.
 
 A boot that fails (guest splat, panic, hang, a workload error) stops the
 run with an error.
