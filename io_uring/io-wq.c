@@ -28,12 +28,12 @@
  * keeps one worker, a thousand buffered writes to one file keep one worker,
  * a hundred blocked pipe reads get a hundred workers (up to the limit).
  * Those hundred would be created one at a time, each once the previous one
- * blocked, each costing a round trip through the owner's task_work: so
- * while new workers keep blocking in their first item, a worker that
- * blocks may start 1, 3, 7, then up to IO_WQ_BURST_MAX workers beyond
- * nr_cpus at once (the account's burst), still one per queued unit.  The
- * burst ends when a new worker runs an item without blocking or finds
- * nothing to do, or when the queue empties.
+ * blocked, each costing a round trip through the owner's task_work and
+ * the CPU time of the previous one's item: so once a new worker blocks in
+ * its first item, a worker that blocks may start up to IO_WQ_BURST_MAX
+ * workers beyond nr_cpus at once (the account's burst), still one per
+ * queued unit.  The burst ends when a new worker runs an item without
+ * blocking or finds nothing to do, or when the queue empties.
  *
  * Life of a work item.  io_wq_enqueue() puts it on the queue of its account
  * on the local node and calls io_acct_activate(), which wakes an idle worker
@@ -135,7 +135,7 @@
 /* An idle worker exits after this long without work (not the last one). */
 #define IO_WQ_IDLE_TIMEOUT	(5 * HZ)
 /* Workers beyond nr_cpus that a blocking worker may start: see ->burst. */
-#define IO_WQ_BURST_MAX		16
+#define IO_WQ_BURST_MAX		64
 /* Attempts at creating a worker that fails with -EAGAIN and the like. */
 #define IO_WQ_CREATE_TRIES	8
 /* Back-off between creation attempts: from one jiffy, doubling, up to... */
@@ -217,12 +217,12 @@ struct io_wqe_acct {
 	/* workers on their way to the queue: reserved, starting, woken */
 	unsigned int nr_coming;			/* L */
 	/*
-	 * How many more workers than the pool has CPUs a worker that blocks
-	 * may start: 0, then 1, 3, 7, 15 (up to IO_WQ_BURST_MAX) as new
-	 * workers block in their first item, in a row; back to 0 when a new
-	 * worker does not block in it or finds nothing, or the queue empties.
+	 * A new worker blocked in its first item: a worker that blocks may
+	 * start IO_WQ_BURST_MAX more workers than the pool has CPUs.  Ends
+	 * when a new worker does not block in it or finds nothing, or the
+	 * queue empties.
 	 */
-	unsigned int burst;			/* L */
+	bool burst;				/* L */
 	/*
 	 * Statistics since creation, for fdinfo (io_wq_show_fdinfo()).  The
 	 * two of the hot path sit beside nr_units and nr_coming, which the
@@ -533,10 +533,18 @@ static void io_acct_activate(struct io_wqe_acct *acct)
 	io_acct_activate_extra(acct, 0);
 }
 
+/* How many workers beyond nr_cpus a worker of @acct that blocks may start. */
+static unsigned int io_acct_burst(struct io_wqe_acct *acct)
+{
+	lockdep_assert_held(&acct->lock);
+
+	return acct->burst ? IO_WQ_BURST_MAX : 0;
+}
+
 /*
  * A new worker's first item says whether the work it was started for
- * blocks: if it did, the burst grows (1, 3, 7, ... IO_WQ_BURST_MAX); if it
- * ran without blocking or found nothing to do, the burst ends.
+ * blocks: if it did, the burst starts (or goes on); if it ran without
+ * blocking or found nothing to do, the burst ends.
  */
 static void io_worker_settle(struct io_worker *worker, bool blocked)
 {
@@ -547,7 +555,7 @@ static void io_worker_settle(struct io_worker *worker, bool blocked)
 	if (!worker->fresh)
 		return;
 	worker->fresh = false;
-	acct->burst = blocked ? min(2 * acct->burst + 1, IO_WQ_BURST_MAX) : 0;
+	acct->burst = blocked;
 }
 
 /* Put @work at the end of its hash chain, or of the queue. */
@@ -683,7 +691,7 @@ again:
 	acct->nr_units--;
 	/* a burst lasts while work is queued */
 	if (wq_list_empty(&acct->work_list))
-		acct->burst = 0;
+		acct->burst = false;
 	io_worker_set_cur(worker, work);
 	return work;
 }
@@ -1138,7 +1146,7 @@ static void io_acct_create_workers(struct io_wqe_acct *acct)
 		if (!io_acct_runnable(acct) ||
 		    acct->nr_coming > acct->nr_units ||
 		    atomic_read(&acct->nr_running) - acct->nr_reserved >=
-		    READ_ONCE(acct->wqe->nr_cpus) + acct->burst ||
+		    READ_ONCE(acct->wqe->nr_cpus) + io_acct_burst(acct) ||
 		    test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
 		    io_acct_wake_free(acct)) {
 			io_acct_unreserve(acct, 1);
@@ -1238,7 +1246,7 @@ void io_wq_worker_sleeping(struct task_struct *tsk)
 	atomic_dec(&acct->nr_running);
 	/* a new worker blocked at once: its successors may well do so too */
 	io_worker_settle(worker, true);
-	io_acct_activate_extra(acct, acct->burst);
+	io_acct_activate_extra(acct, io_acct_burst(acct));
 	raw_spin_unlock(&acct->lock);
 }
 
