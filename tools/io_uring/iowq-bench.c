@@ -88,6 +88,13 @@
  *                     after the same-proc case).  The workload's own process
  *                     is not pinned (it is no -unpinned variant: there is no
  *                     pinned one).
+ *   wakeup-lat-hog    the control of wakeup-lat: the same sleepers while one
+ *                     plain CPU-bound thread per CPU (pinned, no io_uring)
+ *                     keeps every CPU busy, so the load is the same on both
+ *                     kernels.  Its metrics are info: they tell how the
+ *                     scheduler treats the sleepers next to one busy thread
+ *                     per CPU (ours' io-wq load has that shape, stock's
+ *                     eight workers per node another).
  *
  * Every workload that punts also reports "workers", the iou-wrk threads
  * alive at the end of its runs, and those that keep a queue depth report
@@ -1099,10 +1106,18 @@ static void sleep_ns(int64_t ns)
 struct wake_load {
 	pthread_t thread;
 	int cpu;
-	int rfd;
+	int rfd;			/* -1: spin (wakeup-lat-hog) */
 	bool stop;			/* atomic */
 	unsigned long ops;		/* atomic: reads completed */
 };
+
+/* wakeup-lat-hog's load: a CPU-bound thread, pinned, until told to stop. */
+static void wake_hog(struct wake_load *l)
+{
+	pin(l->cpu);
+	while (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED))
+		;
+}
 
 static void *wake_load_main(void *arg)
 {
@@ -1117,6 +1132,10 @@ static void *wake_load_main(void *arg)
 	off_t off;
 	int ret;
 
+	if (l->rfd < 0) {
+		wake_hog(l);
+		return NULL;
+	}
 	pin(l->cpu);
 	ret = io_uring_queue_init(2 * WAKE_LOAD_QD, &ring, 0);
 	if (ret)
@@ -1287,7 +1306,7 @@ static void wake_sample(struct wake_res *r)
 
 /* A case's p50 and p99 per kind, then (info) its samples and the load. */
 static void wake_report(const char *wl, const char *which, const struct wake_res *r,
-			double load)
+			double load, const char *better)
 {
 	static const char * const kinds[2] = { "timer", "pipe" };
 	char metric[64];
@@ -1296,13 +1315,15 @@ static void wake_report(const char *wl, const char *which, const struct wake_res
 
 	for (k = 0; k < 2; k++) {
 		snprintf(metric, sizeof(metric), "%s-%s-p50", which, kinds[k]);
-		result(wl, metric, &r->p50[k], 1, "us", "lower");
+		result(wl, metric, &r->p50[k], 1, "us", better);
 		snprintf(metric, sizeof(metric), "%s-%s-p99", which, kinds[k]);
-		result(wl, metric, &r->p99[k], 1, "us", "lower");
+		result(wl, metric, &r->p99[k], 1, "us", better);
 	}
 	samples = r->n[0] + r->n[1];
 	snprintf(metric, sizeof(metric), "%s-samples", which);
 	result(wl, metric, &samples, 1, "wakeups", "info");
+	if (load < 0)
+		return;
 	snprintf(metric, sizeof(metric), "%s-load", which);
 	result(wl, metric, &load, 1, "MB/s", "info");
 }
@@ -1338,7 +1359,8 @@ static void wl_wakeup(const struct workload *w)
 	close(go[0]);
 	close(res[1]);
 
-	rfd = make_file("wake", READ_SIZE);
+	/* wakeup-lat-hog (arg 1): CPU-bound threads, no io_uring */
+	rfd = w->arg ? -1 : make_file("wake", READ_SIZE);
 	nload = nr_cpus < WAKE_MAX_CPUS ? nr_cpus : WAKE_MAX_CPUS;
 	memset(load, 0, sizeof(load));
 	for (i = 0; i < nload; i++) {
@@ -1379,8 +1401,13 @@ static void wl_wakeup(const struct workload *w)
 	for (i = 0; i < nload; i++)
 		pthread_join(load[i].thread, NULL);
 
-	wake_report(w->name, "same-proc", &same, load_same);
-	wake_report(w->name, "other-proc", &other, load_other);
+	if (w->arg) {
+		wake_report(w->name, "same-proc", &same, -1, "info");
+		wake_report(w->name, "other-proc", &other, -1, "info");
+		return;
+	}
+	wake_report(w->name, "same-proc", &same, load_same, "lower");
+	wake_report(w->name, "other-proc", &other, load_other, "lower");
 	result(w->name, "workers", &workers, 1, "threads", "info");
 }
 
@@ -1420,6 +1447,7 @@ static const struct workload workloads[] = {
 	{ "fio-randwrite-unpinned",    wl_fio,    1,   false, true,  NULL },
 	{ "idle",                      wl_idle,   0,   false, false, NULL },
 	{ "wakeup-lat",                wl_wakeup, 0,   false, true,  NULL },
+	{ "wakeup-lat-hog",            wl_wakeup, 1,   false, true,  NULL },
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
