@@ -1111,14 +1111,6 @@ struct wake_load {
 	unsigned long ops;		/* atomic: reads completed */
 };
 
-/* wakeup-lat-hog's load: a CPU-bound thread, pinned, until told to stop. */
-static void wake_hog(struct wake_load *l)
-{
-	pin(l->cpu);
-	while (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED))
-		;
-}
-
 static void *wake_load_main(void *arg)
 {
 	struct __kernel_timespec ts = { .tv_sec = WAIT_SECS };
@@ -1132,11 +1124,13 @@ static void *wake_load_main(void *arg)
 	off_t off;
 	int ret;
 
+	pin(l->cpu);
 	if (l->rfd < 0) {
-		wake_hog(l);
+		/* wakeup-lat-hog: CPU-bound until told to stop */
+		while (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED))
+			;
 		return NULL;
 	}
-	pin(l->cpu);
 	ret = io_uring_queue_init(2 * WAKE_LOAD_QD, &ring, 0);
 	if (ret)
 		die("io_uring_queue_init: %s", strerror(-ret));
@@ -1304,10 +1298,14 @@ static void wake_sample(struct wake_res *r)
 	free(lat);
 }
 
-/* A case's p50 and p99 per kind, then (info) its samples and the load. */
-static void wake_report(const char *wl, const char *which, const struct wake_res *r,
-			double load, const char *better)
+/*
+ * A case's p50 and p99 per kind, then (info) its samples and the load;
+ * wakeup-lat-hog's (arg 1) are all info, and it has no load to report.
+ */
+static void wake_report(const struct workload *w, const char *which,
+			const struct wake_res *r, double load)
 {
+	const char *better = w->arg ? "info" : "lower";
 	static const char * const kinds[2] = { "timer", "pipe" };
 	char metric[64];
 	double samples;
@@ -1315,17 +1313,17 @@ static void wake_report(const char *wl, const char *which, const struct wake_res
 
 	for (k = 0; k < 2; k++) {
 		snprintf(metric, sizeof(metric), "%s-%s-p50", which, kinds[k]);
-		result(wl, metric, &r->p50[k], 1, "us", better);
+		result(w->name, metric, &r->p50[k], 1, "us", better);
 		snprintf(metric, sizeof(metric), "%s-%s-p99", which, kinds[k]);
-		result(wl, metric, &r->p99[k], 1, "us", better);
+		result(w->name, metric, &r->p99[k], 1, "us", better);
 	}
 	samples = r->n[0] + r->n[1];
 	snprintf(metric, sizeof(metric), "%s-samples", which);
-	result(wl, metric, &samples, 1, "wakeups", "info");
-	if (load < 0)
+	result(w->name, metric, &samples, 1, "wakeups", "info");
+	if (w->arg)
 		return;
 	snprintf(metric, sizeof(metric), "%s-load", which);
-	result(wl, metric, &load, 1, "MB/s", "info");
+	result(w->name, metric, &load, 1, "MB/s", "info");
 }
 
 static void wl_wakeup(const struct workload *w)
@@ -1401,14 +1399,10 @@ static void wl_wakeup(const struct workload *w)
 	for (i = 0; i < nload; i++)
 		pthread_join(load[i].thread, NULL);
 
-	if (w->arg) {
-		wake_report(w->name, "same-proc", &same, -1, "info");
-		wake_report(w->name, "other-proc", &other, -1, "info");
-		return;
-	}
-	wake_report(w->name, "same-proc", &same, load_same, "lower");
-	wake_report(w->name, "other-proc", &other, load_other, "lower");
-	result(w->name, "workers", &workers, 1, "threads", "info");
+	wake_report(w, "same-proc", &same, load_same);
+	wake_report(w, "other-proc", &other, load_other);
+	if (!w->arg)
+		result(w->name, "workers", &workers, 1, "threads", "info");
 }
 
 static void wl_fanout(const struct workload *w);
