@@ -16,6 +16,10 @@ and the spread, (max - min) / 2 relative to the median; the ratio is taken
 per pair of boots (stock boot i, ours boot i) and oriented so that > 1 means
 ours is better (ours/stock when higher is better, stock/ours when lower is
 better); the table shows the median of the pair ratios and their range.
+Before each boot the host itself is timed for 2 s (HostProbe): the info row
+"host slowdown" is the median time of a 2-ms piece of work over its fastest
+in the run, 1.0 on a quiet host; a run read at 1.5 or more was measured on a
+host that took a third of the CPU away, in spells, from one kernel or both.
 Writes DIR/results.csv (one line per metric, with the per-boot values),
 DIR/raw.csv (one line per boot and metric), DIR/bench.png (gnuplot) and
 keeps the previous results.csv as results-prev.csv to compare with.
@@ -82,6 +86,40 @@ class Boot:
         self.errors = []
         self.done = None
         self.boot_line = None
+        self.host = None        # HostProbe.read() before the boot
+
+
+class HostProbe:
+    """How much of the host the guests get, read between boots.
+
+    A fixed piece of work sized to take 2 ms at full speed is timed over and
+    over for HOST_SECS seconds; a boot's reading is the median slice over
+    the fastest slice seen in the whole run (1.0: the host gave this process
+    a whole CPU; 2.0: half of one).  On this kind of shared machine the
+    slowness comes and goes in spells of 25 ms to seconds and does not show
+    as steal time; a guest under TCG runs exactly that much slower.
+    """
+
+    SECS = 2.0
+
+    def __init__(self):
+        self.n = 20000
+        t = min(self.slice() for _ in range(20))
+        self.n = max(1, int(self.n * 0.002 / t))
+        self.fastest = float("inf")
+
+    def slice(self):
+        t = time.perf_counter()
+        sum(range(self.n))
+        return time.perf_counter() - t
+
+    def read(self):
+        v = []
+        end = time.monotonic() + self.SECS
+        while time.monotonic() < end:
+            v.append(self.slice())
+        self.fastest = min(self.fastest, min(v))
+        return statistics.median(v)
 
 
 def run_boot(a, n, total, boot, t_start):
@@ -142,7 +180,9 @@ def run_boot(a, n, total, boot, t_start):
             print(f"{tag}: guest: {line}", flush=True)
             boot.errors.append(line)
 
-    print(f"{tag}: booting {boot.kernel}", flush=True)
+    boot.host = a.host.read()
+    print(f"{tag}: booting {boot.kernel} (host: a 2-ms slice took "
+          f"{boot.host / a.host.fastest:.2f}x the fastest so far)", flush=True)
     t0 = time.monotonic()
     proc = subprocess.Popen(vm.qemu_cmd(ns), stdin=subprocess.DEVNULL)
     why = vm.follow(log, proc, ns, on_line)
@@ -486,6 +526,7 @@ def main():
           f"QEMU {a.accel}, {a.smp} CPUs, {a.nodes} nodes, {a.mem} MiB; "
           f"workloads: {a.only or 'all'}{'; iowq-bench ' + a.args if a.args else ''}",
           flush=True)
+    a.host = HostProbe()
     t_start = time.monotonic()
     boots = []
     for i in range(a.boots):
@@ -494,6 +535,13 @@ def main():
             run_boot(a, len(boots) + 1, total, b, t_start)
             boots.append(b)
     wall = time.monotonic() - t_start
+    # The host's slowness as an info row, against the run's fastest slice.
+    for b in boots:
+        key = ("host", "slowdown")
+        b.values[key] = b.host / a.host.fastest
+        b.meta[key] = ("x", "info")
+        b.reps[key] = ""
+        b.order.append(key)
 
     rows = summarize(boots)
     if not rows:
