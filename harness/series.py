@@ -401,7 +401,8 @@ def bench_table(csv_path, out):
              f"host; {boots} boots per kernel, alternated; per metric the median of each",
              "kernel and the median of the per-boot-pair ratios (> 1: ours better).",
              ""]
-    rows = [r for r in rows if r["better"] != "info" or r["metric"] == "workers"]
+    rows = [r for r in rows
+            if r["better"] != "info" or r["metric"] in ("workers", "slowdown")]
     # As wide as the longest name (fanout-fifo-128-unpinned, wakeup-lat's
     # other-proc-timer-p99), never narrower than before.
     ww = max([16] + [len(r["workload"]) for r in rows])
@@ -422,6 +423,9 @@ def bench_table(csv_path, out):
     if any(n.endswith("-unpinned") for n in names):
         lines += ["A workload ending in -unpinned is the one before it with the submitter",
                   "free to move between CPUs; the others pin it to CPU 0."]
+    if "host" in names:
+        lines += ["host slowdown: before each boot, the median time of a 2-ms piece of work",
+                  "on the host over its fastest in the run (1.0: a quiet host)."]
     if "wakeup-lat" in names:
         lines += ["wakeup-lat: how long a woken thread waits to run while io-wq workers keep",
                   "both CPUs busy, in the workers' own process (same-proc) or in another",
