@@ -93,7 +93,7 @@ class HostProbe:
     """How much of the host the guests get, read between boots.
 
     A fixed piece of work sized to take 2 ms at full speed is timed over and
-    over for HOST_SECS seconds; a boot's reading is the median slice over
+    over for SECS seconds; a boot's reading is the median slice over
     the fastest slice seen in the whole run (1.0: the host gave this process
     a whole CPU; 2.0: half of one).  On this kind of shared machine the
     slowness comes and goes in spells of 25 ms to seconds and does not show
