@@ -19,10 +19,11 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-$REPO/build}
 JOBS=${JOBS:-$(($(nproc) + 1))}
 LU=$B/liburing
-DEBSRC=/etc/apt/sources.list.d/iowq-deb-src.sources
 
 die() { echo "liburing.sh: error: $*" >&2; exit 1; }
 say() { echo "==> $*"; }
+# shellcheck source=harness/debsrc.sh
+. "$REPO/harness/debsrc.sh"
 
 # The unpacked source tree, once fetched.
 srcdir() {
@@ -35,36 +36,7 @@ srcdir() {
 
 fetch() {
 	srcdir >/dev/null && return 0
-	local sudo=
-	if [ "$(id -u)" != 0 ]; then
-		if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-			sudo=sudo
-		fi
-	fi
-	# dpkg-source (dpkg-dev, in the Makefile's PKGS) unpacks what
-	# apt-get source downloads.
-	command -v dpkg-source >/dev/null || die "dpkg-source missing: install dpkg-dev"
-	# A deb-src entry of our own for the suite this machine runs.
-	local update=
-	if [ ! -f "$DEBSRC" ]; then
-		[ "$(id -u)" = 0 ] || [ -n "$sudo" ] ||
-			die "not root and no sudo: please create $DEBSRC (Types: deb-src) for 'apt-get source liburing'"
-		local suite
-		suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-		[ -n "$suite" ] || die "no VERSION_CODENAME in /etc/os-release: cannot write $DEBSRC"
-		say "deps: adding $DEBSRC (deb-src, $suite main)"
-		printf '%s\n' "Types: deb-src" "URIs: http://deb.debian.org/debian" \
-			"Suites: $suite" "Components: main" \
-			"Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" |
-			$sudo tee "$DEBSRC" >/dev/null
-		update=1
-	fi
-	if [ -n "$update" ] || [ -z "$(apt-cache showsrc liburing 2>/dev/null)" ]; then
-		[ "$(id -u)" = 0 ] || [ -n "$sudo" ] ||
-			die "not root and no sudo: please run 'apt-get update'"
-		say "deps: apt-get update (source index)"
-		$sudo apt-get update -q
-	fi
+	debsrc_ready liburing
 	say "deps: apt-get source liburing into $LU"
 	rm -rf "$LU" "$LU.tmp"
 	mkdir -p "$LU.tmp"
