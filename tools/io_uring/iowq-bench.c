@@ -102,6 +102,19 @@
  * (1: it was woken, and ran, for every single CQE).  Both are info: they
  * explain a result, neither more nor fewer is better.
  *
+ * Cost mode (-C, for the cost rows of `make bench`): each measured window
+ * (a repetition of a queue-depth workload or of multi-ring, a whole fanout
+ * from its submission until its last CQE, a fio run without ramp time) is
+ * framed by two marker instructions, xchg %bx,%bx before and xchg %cx,%cx
+ * after, which the QEMU plugin harness/insn-count.c counts the guest's
+ * instructions between; after each window a line "@@COST ops=N ctxsw=C
+ * workers=W" gives its operations (every CQE reaped in it; fio: its I/Os),
+ * the context switches of the whole guest in it (/proc/stat ctxt) and the
+ * iou-wrk threads alive at its end.  idle and wakeup-lat have no
+ * operations to count and do not run with -C.  Wall-clock results are
+ * printed as usual (the plugin slows the guest: harness/bench.py ignores
+ * them in cost boots).
+ *
  * Results are lines "@@BENCH <workload> <metric> <value> <unit> <better>"
  * where better is "higher", "lower" or "info", followed by "# " and the
  * values of the repetitions; "@@BENCH-BEGIN <workload>" and
@@ -151,6 +164,7 @@ static struct {
 	int cpu;
 	const char *fio;
 	int fio_secs;
+	bool cost;		/* -C: mark windows for the plugin */
 } opt = {
 	.secs = 0.5,
 	.warmup = 0.3,
@@ -161,6 +175,9 @@ static struct {
 };
 
 static int nr_cpus;
+
+/* -C: the context switches of the guest when the window began */
+static unsigned long long cost_ctxt;
 
 static void die(const char *fmt, ...)
 {
@@ -318,6 +335,53 @@ static int count_tasks(void)
 	return atoi(p + strlen("\nThreads:"));
 }
 
+/* Context switches of the whole system, from /proc/stat's ctxt line. */
+static unsigned long long read_ctxt(void)
+{
+	char buf[8192], *p;
+	ssize_t len;
+	int fd;
+
+	fd = open("/proc/stat", O_RDONLY);
+	if (fd < 0)
+		die("open /proc/stat: %s", strerror(errno));
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		die("read /proc/stat: %s", len ? strerror(errno) : "empty");
+	buf[len] = '\0';
+	p = strstr(buf, "\nctxt ");
+	if (!p)
+		die("no ctxt line in the first %zd bytes of /proc/stat", len);
+	return strtoull(p + strlen("\nctxt "), NULL, 10);
+}
+
+/*
+ * -C: a window of the cost rows begins.  The marker comes last, so that
+ * reading /proc/stat is not counted in the window.
+ */
+static void cost_begin(void)
+{
+	if (!opt.cost)
+		return;
+	cost_ctxt = read_ctxt();
+	asm volatile(".byte 0x66, 0x87, 0xdb" : : : "memory");	/* xchg %bx,%bx */
+}
+
+/* -C: the window ends, after ops operations. */
+static void cost_end(unsigned long ops)
+{
+	unsigned long long ctxt;
+
+	if (!opt.cost)
+		return;
+	asm volatile(".byte 0x66, 0x87, 0xc9" : : : "memory");	/* xchg %cx,%cx */
+	ctxt = read_ctxt();
+	printf("@@COST ops=%lu ctxsw=%llu workers=%d\n", ops, ctxt - cost_ctxt,
+	       count_workers());
+	fflush(stdout);
+}
+
 static char *alloc_buf(void)
 {
 	void *p;
@@ -361,6 +425,7 @@ struct job {
 	uint64_t rnd;
 	unsigned long seq;
 	double batch;		/* CQEs per io_uring_enter() in the last run */
+	unsigned long reaped;	/* CQEs of the last run, its drain included */
 };
 
 static uint64_t xorshift(uint64_t *s)
@@ -437,7 +502,7 @@ static double job_run(struct job *j, double secs, unsigned long *opsp)
 	unsigned int inflight = 0, head, n;
 	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
-	unsigned long ops = 0, waits = 0;
+	unsigned long ops = 0, waits = 0, reaped = 0;
 	bool stop = false;
 	int ret;
 
@@ -465,6 +530,7 @@ static double job_run(struct job *j, double secs, unsigned long *opsp)
 		}
 		io_uring_cq_advance(&j->ring, n);
 		inflight -= n;
+		reaped += n;
 		if (!stop) {
 			ops += n;
 			t1 = now();
@@ -474,6 +540,7 @@ static double job_run(struct job *j, double secs, unsigned long *opsp)
 	}
 	*opsp = ops;
 	j->batch = waits ? (double)ops / waits : 0;
+	j->reaped = reaped;
 	return t1 - t0;
 }
 
@@ -496,7 +563,9 @@ static int job_measure(struct job *j, double *v, struct job_info *info, double s
 
 	job_run(j, opt.warmup, &ops);
 	for (i = 0; i < opt.reps; i++) {
+		cost_begin();
 		t = job_run(j, opt.secs, &ops);
+		cost_end(j->reaped);
 		v[i] = ops / t * scale;
 		info->workers[i] = count_workers();
 		info->batch[i] = j->batch;
@@ -784,7 +853,8 @@ static void *fanout_watcher(void *arg)
 			break;
 		if (now() > deadline)
 			die("fanout: workers still multiplying after %d s", WAIT_SECS);
-		usleep(1000);
+		/* -C: fewer samples, fewer of the watcher's instructions counted */
+		usleep(opt.cost ? 10000 : 1000);
 	}
 	return NULL;
 }
@@ -821,6 +891,7 @@ static void fanout_once(struct io_uring *ring, int n, struct fanout *f,
 	}
 	fw.base = count_tasks() - count_workers();
 
+	cost_begin();
 	t0 = now();
 	for (i = 0; i < n; i++) {
 		sqe = io_uring_get_sqe(ring);
@@ -880,6 +951,7 @@ static void fanout_once(struct io_uring *ring, int n, struct fanout *f,
 		io_uring_cqe_seen(ring, cqe);
 	}
 	f->drain = (now() - t1) * 1e3;
+	cost_end(n);
 	ops->teardown(&s);
 	free(released);
 }
@@ -914,6 +986,8 @@ struct mr_thread {
 	pthread_t thread;
 	int idx;
 	pthread_barrier_t *bar;
+	struct mr_thread *all;		/* both threads, for -C */
+	unsigned long reaped;
 	double v[MAX_REPS];
 	struct job_info info;
 };
@@ -931,8 +1005,16 @@ static void *mr_main(void *arg)
 	pthread_barrier_wait(t->bar);
 	job_run(&j, opt.warmup, &ops);
 	for (i = 0; i < opt.reps; i++) {
+		/* -C: thread 0 marks the window that both threads' runs fill */
+		pthread_barrier_wait(t->bar);
+		if (!t->idx)
+			cost_begin();
 		pthread_barrier_wait(t->bar);
 		secs = job_run(&j, opt.secs, &ops);
+		t->reaped = j.reaped;
+		pthread_barrier_wait(t->bar);
+		if (!t->idx)
+			cost_end(t->all[0].reaped + t->all[1].reaped);
 		t->v[i] = ops / secs;
 		t->info.workers[i] = count_workers();
 		t->info.batch[i] = j.batch;
@@ -952,6 +1034,7 @@ static void wl_multi(const struct workload *w)
 	for (i = 0; i < 2; i++) {
 		t[i].idx = i;
 		t[i].bar = &bar;
+		t[i].all = t;
 		if (pthread_create(&t[i].thread, NULL, mr_main, &t[i]))
 			die("pthread_create");
 	}
@@ -977,11 +1060,12 @@ static double fio_once(const struct workload *w)
 	const char *rw = w->arg ? "randwrite" : "randread";
 	char runtime[32], out[8192], *tok, *save;
 	int p[2], status, field, len = 0;
-	double iops = -1;
+	double iops = -1, kib = -1;
 	ssize_t ret;
 	pid_t pid;
 
 	snprintf(runtime, sizeof(runtime), "--runtime=%d", opt.fio_secs);
+	cost_begin();
 	if (pipe(p))
 		die("pipe: %s", strerror(errno));
 	pid = fork_flushed();
@@ -993,13 +1077,15 @@ static double fio_once(const struct workload *w)
 		      "--size=" FIO_SIZE, "--ioengine=io_uring", "--force_async=1",
 		      "--bs=4k", "--iodepth=32", "--iodepth_batch_submit=8",
 		      "--iodepth_batch_complete_min=1", "--time_based",
-		      "--ramp_time=1", runtime, "--output-format=terse",
+		      opt.cost ? "--ramp_time=0" : "--ramp_time=1", runtime,
+		      "--output-format=terse",
 		      "--terse-version=3", w->arg ? "--rw=randwrite" :
 		      "--rw=randread", (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", opt.fio, strerror(errno));
 		_exit(127);
 	}
 	close(p[1]);
+	/* the window ends when fio does: the marker runs once it has exited */
 	while ((ret = read(p[0], out + len, sizeof(out) - 1 - len)) > 0)
 		len += ret;
 	out[len] = 0;
@@ -1007,9 +1093,17 @@ static double fio_once(const struct workload *w)
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
 		die("fio %s failed (status 0x%x): %s", rw, status, out);
 	field = 1;
-	for (tok = strtok_r(out, ";", &save); tok; tok = strtok_r(NULL, ";", &save), field++)
+	for (tok = strtok_r(out, ";", &save); tok; tok = strtok_r(NULL, ";", &save), field++) {
 		if (field == (w->arg ? 49 : 8))
 			iops = strtod(tok, NULL);
+		if (field == (w->arg ? 47 : 6))
+			kib = strtod(tok, NULL);
+	}
+	/* -C: every I/O of the run (KiB moved / 4), there is no ramp time */
+	if (opt.cost && kib <= 0)
+		die("fio %s: no KiB moved in its output", rw);
+	if (opt.cost)
+		cost_end((unsigned long)(kib / 4));
 	if (iops <= 0)
 		die("fio %s: no IOPS in its output", rw);
 	return iops;
@@ -1556,11 +1650,12 @@ static void show_usage(int status)
 	size_t i;
 
 	printf("usage: iowq-bench [-b NAME[,NAME...]] [-t SECS] [-r REPS] [-w SECS]\n"
-	       "                  [-c CPU] [-f FIO] [-F SECS] [-l]\n"
+	       "                  [-c CPU] [-f FIO] [-F SECS] [-C] [-l]\n"
 	       "  -b  workloads to run (a name, a prefix such as nop-async, or all)\n"
 	       "  -t  seconds per repetition (%.2g)     -r  repetitions (%d)\n"
 	       "  -w  warm-up seconds (%.2g)            -c  submitter CPU (%d)\n"
 	       "  -f  fio binary (%s)    -F  fio runtime seconds (%d)\n"
+	       "  -C  cost mode: mark each window for the insn-count plugin\n"
 	       "  -l  list the workloads\n",
 	       opt.secs, opt.reps, opt.warmup, opt.cpu, opt.fio, opt.fio_secs);
 	printf("workloads:");
@@ -1577,8 +1672,11 @@ int main(int argc, char **argv)
 	double t0;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "b:t:r:w:c:f:F:lh")) != -1) {
+	while ((c = getopt(argc, argv, "b:t:r:w:c:f:F:Clh")) != -1) {
 		switch (c) {
+		case 'C':
+			opt.cost = true;
+			break;
 		case 'b':
 			only = optarg;
 			break;
@@ -1632,6 +1730,9 @@ int main(int argc, char **argv)
 		const struct workload *w = &workloads[i];
 
 		if (!selected(w->name, only))
+			continue;
+		/* nothing to count per operation in these */
+		if (opt.cost && (w->fn == wl_idle || w->fn == wl_wakeup))
 			continue;
 		ran++;
 		printf("@@BENCH-BEGIN %s\n", w->name);
