@@ -23,6 +23,8 @@ SECONDS ?= 60
 SEED ?=
 BENCH ?=
 BOOTS ?= 3
+COST_BOOTS ?= 3
+SYMBOLS ?=
 LIBURING_TIMEOUT ?= 120
 
 ifneq ($(filter-out ours stock,$(VARIANT)),)
@@ -78,7 +80,8 @@ help:
 	@echo "  make test-topologies  the selftests at SMP:NODES 2:1 2:2 4:2 4:4"
 	@echo "                   (TOPOLOGIES=; LIBURING=1: with liburing's tests)"
 	@echo "  make stress      boot, run the stress program (SECONDS=, SEED=)"
-	@echo "  make bench       io-wq against stock 6.1, side by side (BENCH=, BOOTS=)"
+	@echo "  make bench       io-wq against stock 6.1, side by side: timed boots and"
+	@echo "                   instructions per operation (BENCH=, BOOTS=, COST_BOOTS=)"
 	@echo "  make kernel      build the kernel (VARIANT=ours|stock, DEBUG=1)"
 	@echo "  make initramfs   build the guest initramfs (selftests, demo, liburing tests)"
 	@echo "  make shell       boot to an interactive guest shell"
@@ -95,6 +98,7 @@ help:
 	@echo "Variables: VARIANT=$(VARIANT) DEBUG=$(DEBUG) ACCEL=$(ACCEL) SMP=$(SMP)"
 	@echo "  NODES=$(NODES) MEM=$(MEM) FILTER=$(FILTER) ARGS=$(ARGS) TIMEOUT=$(TIMEOUT) V=$(V)"
 	@echo "  SECONDS=$(SECONDS) SEED=$(SEED) BENCH=$(BENCH) BOOTS=$(BOOTS)"
+	@echo "  COST_BOOTS=$(COST_BOOTS) SYMBOLS=$(SYMBOLS)"
 	@echo "  LIBURING=$(LIBURING) LIBURING_TIMEOUT=$(LIBURING_TIMEOUT)"
 
 deps:
@@ -154,18 +158,25 @@ stress: deps kernel initramfs
 		--test-timeout $$(( $(SECONDS) + 300 )) --timeout $$(( $(SECONDS) + 900 )) \
 		--args '--seconds $(SECONDS)$(if $(SEED), --seed $(SEED))' stress
 
-# Both kernels (never the debug ones) and the bench initramfs (the test one
-# plus Debian's fio), then harness/bench.py boots stock, ours, stock, ours...
-# BOOTS times each, runs tools/io_uring/iowq-bench in every boot (BENCH=NAME:
-# that workload alone, BENCH=PREFIX: every workload starting with PREFIX-,
-# -unpinned variants included, comma-separated lists too; ARGS: more
-# iowq-bench options, e.g. ARGS='-r 5') and writes the table, CSV and plot
-# under build/bench/.  Speed is never asserted.
+# Both kernels (never the debug ones), the bench initramfs (the test one
+# plus Debian's fio) and the instruction-counting QEMU plugin (its header
+# fetched from Debian's qemu source package once), then harness/bench.py
+# boots stock, ours, stock, ours... BOOTS times each, timed, then
+# COST_BOOTS times each with the plugin (the cost rows; SYMBOLS=N: the
+# per-function view too), runs tools/io_uring/iowq-bench in every boot
+# (BENCH=NAME: that workload alone, BENCH=PREFIX: every workload starting
+# with PREFIX-, -unpinned variants included, comma-separated lists too;
+# ARGS: more iowq-bench options, e.g. ARGS='-r 5') and writes the tables,
+# CSV and plots under build/bench/.  Speed is never asserted.
 bench: deps
 	@harness/initramfs.sh bench
+	@harness/qemu-plugin.sh fetch
+	@harness/qemu-plugin.sh build
 	@DEBUG= harness/kernel.sh build stock
 	@DEBUG= harness/kernel.sh build ours
 	@python3 harness/bench.py --out $(B)/bench --boots $(BOOTS) \
+		--cost-boots $(COST_BOOTS) --plugin $(B)/qemu/insn-count.so \
+		$(if $(SYMBOLS),--symbols $(SYMBOLS)) \
 		--stock $(B)/obj/stock/arch/x86/boot/bzImage \
 		--ours $(B)/obj/ours/arch/x86/boot/bzImage --initrd $(B)/initramfs-bench.cpio \
 		--accel $(ACCEL) --smp $(SMP) --nodes $(NODES) --mem $(MEM) --timeout $(TIMEOUT) \

@@ -3,6 +3,7 @@
 """Benchmark our io-wq against stock 6.1: `make bench`.
 
   bench.py --out DIR --stock BZIMAGE --ours BZIMAGE --initrd CPIO [--boots N]
+           [--cost-boots N --plugin SO [--symbols N]]
            [--only NAME] [--args 'iowq-bench options'] [--pooled] [QEMU options]
 
 Boots the two kernels in turn, stock, ours, stock, ours, ... (N boots each)
@@ -23,6 +24,25 @@ host that took a third of the CPU away, in spells, from one kernel or both.
 Writes DIR/results.csv (one line per metric, with the per-boot values),
 DIR/raw.csv (one line per boot and metric), DIR/bench.png (gnuplot) and
 keeps the previous results.csv as results-prev.csv to compare with.
+
+Cost rows (--cost-boots N, with --plugin, the QEMU plugin built from
+harness/insn-count.c): after the timed boots, N more boots per kernel, in
+the same alternating order, with the plugin loaded and iowq-bench in cost
+mode (-C, `nokaslr` on the command line), which frames every measured
+window with two marker instructions and prints its operations.  The
+plugin counts the guest's instructions between the markers, all vCPUs,
+kernel and user apart.  Per workload and boot the median over its windows
+of: insn/op (all instructions per operation), kinsn/op (the kernel's),
+uinsn/op (user space's, info), ctxsw/op (context switches of the guest,
+info) and threads (iou-wrk threads at the end of a window, info); per
+kernel the median over the boots, as for the timed rows, in a table of
+their own.  Instructions do not depend on how fast the host runs the
+guest, except through what time drives (ticks, idle exits, how many
+completions one wait finds): compare the kernels within one run, and read
+the host slowdown row.  --symbols N adds, per workload, the kernel
+functions that execute the most instructions per operation on either
+kernel (the plugin's N hottest blocks of each window, resolved with each
+kernel's System.map).
 
 --pooled adds a second view: every repetition of every boot of a kernel
 pooled, the median and quartiles of the pool, and the ratio of the two
@@ -87,6 +107,9 @@ class Boot:
         self.done = None
         self.boot_line = None
         self.host = None        # HostProbe.read() before the boot
+        self.cost = False       # a cost boot: plugin loaded, iowq-bench -C
+        self.windows = []       # cost: (workload, {ops, ctxsw, workers})
+        self.tbs = {}           # cost, --symbols: window -> [(addr, insns)]
 
 
 class HostProbe:
@@ -123,17 +146,26 @@ class HostProbe:
 
 
 def run_boot(a, n, total, boot, t_start):
-    log = os.path.join(a.out, "logs", f"boot{n}-{boot.label}.log")
-    if os.path.exists(log):
-        os.unlink(log)
+    kind = "cost" if boot.cost else "boot"
+    log = os.path.join(a.out, "logs", f"{kind}{n}-{boot.label}.log")
+    marks = os.path.join(a.out, "logs", f"{kind}{n}-{boot.label}.marks")
+    for f in (log, marks):
+        if os.path.exists(f):
+            os.unlink(f)
+    append = a.append_ours if boot.label == "ours" else ""
+    plugin = None
+    if boot.cost:
+        plugin = f"{a.plugin},out={marks}" + (f",sym={a.symbols}" if a.symbols else "")
+        append = " ".join(x for x in (append, "nokaslr") if x)
     ns = SimpleNamespace(
         mode="bench", kernel=boot.kernel, initrd=a.initrd, log=log,
         accel=a.accel, smp=a.smp, nodes=a.nodes, mem=a.mem, filter="",
-        args=a.guest_args, timeout=a.timeout, quiet_timeout=a.quiet_timeout,
+        args=" ".join(x for x in (a.guest_args, "-C" if boot.cost else "") if x),
+        timeout=a.timeout, quiet_timeout=a.quiet_timeout,
         test_timeout=a.timeout, oops_panic=False, verbose=False,
-        append=a.append_ours if boot.label == "ours" else "")
+        append=append, plugin=plugin)
     judge = vm.Judge(verbose=False)
-    tag = f"boot {n}/{total} {boot.label:5}"
+    tag = f"{kind} {n}/{total} {boot.label:5}"
     cur = {"wl": None}
 
     def on_line(line):
@@ -152,15 +184,27 @@ def run_boot(a, n, total, boot, t_start):
                 print(f"{tag}: {w[1]:16} ... ", end="")
             vals = [f"{k[1]} {fmt_num(boot.values[k])} {boot.meta[k][0]}"
                     for k in boot.order if k[0] == w[1]]
+            if boot.cost:
+                nw = sum(1 for x in boot.windows if x[0] == w[1])
+                vals = [f"{nw} window(s) marked"]
             print(f"{', '.join(vals) or w[2]}  ({secs} s; total {fmt_time(time.monotonic() - t_start)})",
                   flush=True)
             if w[2] != "rc=0":
                 boot.errors.append(f"workload {w[1]} failed ({w[2]})")
             cur["wl"] = None
+        elif line.startswith("@@COST "):
+            f = dict(x.split("=", 1) for x in line[7:].split() if "=" in x)
+            try:
+                boot.windows.append((cur["wl"], {k: float(f[k]) for k in
+                                                 ("ops", "ctxsw", "workers")}))
+            except (KeyError, ValueError):
+                boot.errors.append(f"bad cost line: {line}")
         elif line.startswith("@@BENCH-INFO "):
             boot.info.append(line[13:].strip())
         elif line.startswith("@@BENCH-DONE"):
             boot.done = line
+        elif line.startswith("@@BENCH ") and boot.cost:
+            return      # timed under the plugin: not a result
         elif line.startswith("@@BENCH "):
             w = line[8:].split("#", 1)
             f = w[0].split()
@@ -191,6 +235,8 @@ def run_boot(a, n, total, boot, t_start):
     secs = time.monotonic() - t0
 
     problems = vm.guest_problems(judge, why, proc.returncode)
+    if boot.cost and not problems:
+        problems += cost_values(boot, marks)
     if judge.exit:
         problems.append(f"iowq-bench exited with status {judge.exit}")
     problems += boot.errors
@@ -219,6 +265,110 @@ def run_boot(a, n, total, boot, t_start):
             print("    " + line)
         sys.exit(1)
     print(f"{tag}: done in {secs:.0f} s (serial log {log})", flush=True)
+
+
+def cost_values(boot, marks):
+    """Pair the n-th @@COST line of the guest with the plugin's n-th window
+    and turn them into the boot's cost rows: per workload, the median over
+    its windows.  Returns the problems found."""
+    try:
+        with open(marks) as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        return [f"no output of the plugin: {e}"]
+    counts = []
+    for line in lines:
+        w = line.split()
+        if line.startswith("@@MARK "):
+            kv = dict(x.split("=", 1) for x in w[2:4])
+            counts.append((int(kv["kernel"]), int(kv["user"])))
+        elif line.startswith("@@TB "):
+            boot.tbs.setdefault(int(w[1]), []).append((int(w[2], 16), int(w[3])))
+    if len(counts) != len(boot.windows):
+        return [f"the plugin counted {len(counts)} window(s), the guest marked "
+                f"{len(boot.windows)}"]
+    per = {}
+    for i, ((wl, c), (kern, user)) in enumerate(zip(boot.windows, counts)):
+        if c["ops"] <= 0:
+            return [f"{wl}: a window without operations"]
+        v = per.setdefault(wl, {"insn/op": [], "kinsn/op": [], "uinsn/op": [],
+                                "ctxsw/op": [], "threads": [], "_win": []})
+        v["insn/op"].append((kern + user) / c["ops"])
+        v["kinsn/op"].append(kern / c["ops"])
+        v["uinsn/op"].append(user / c["ops"])
+        v["ctxsw/op"].append(c["ctxsw"] / c["ops"])
+        v["threads"].append(c["workers"])
+        v["_win"].append((i + 1, c["ops"]))
+    boot.cost_windows = {wl: v.pop("_win") for wl, v in per.items()}
+    for wl, v in per.items():
+        for metric, vals in v.items():
+            key = (wl, metric)
+            boot.values[key] = statistics.median(vals)
+            boot.meta[key] = ("insns" if "insn" in metric else
+                              "switches" if metric == "ctxsw/op" else "threads",
+                              "lower" if metric in ("insn/op", "kinsn/op") else "info")
+            boot.reps[key] = " ".join(f"{x:.6g}" for x in vals)
+            boot.order.append(key)
+    return []
+
+
+def load_symbols(bzimage):
+    """The kernel's text symbols, sorted, from System.map beside its objects
+    (bzImage is OBJ/arch/x86/boot/bzImage)."""
+    obj = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(bzimage))))
+    path = os.path.join(obj, "System.map")
+    syms = []
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if len(w) >= 3 and w[1] in "tTwW":
+                syms.append((int(w[0], 16), w[2]))
+    syms.sort()
+    return syms
+
+
+def print_symbols(a, boots, top=12):
+    """Per workload, the kernel functions with the most instructions per
+    operation on either kernel: each boot's hottest blocks (the plugin's
+    sym=N), resolved with its kernel's System.map, summed over the
+    workload's windows and divided by their operations; the median over
+    the boots of each kernel."""
+    import bisect
+    maps = {}
+    per = {}    # (label, wl) -> [ {sym: insns/op} per boot ]
+    for b in boots:
+        if b.kernel not in maps:
+            maps[b.kernel] = load_symbols(b.kernel)
+        syms = maps[b.kernel]
+        addrs = [x[0] for x in syms]
+        for wl, wins in getattr(b, "cost_windows", {}).items():
+            tot = {}
+            ops = sum(o for _, o in wins)
+            for n, _ in wins:
+                for addr, insns in b.tbs.get(n, []):
+                    i = bisect.bisect_right(addrs, addr) - 1
+                    name = syms[i][1] if i >= 0 else hex(addr)
+                    tot[name] = tot.get(name, 0) + insns
+            per.setdefault((b.label, wl), []).append({k: v / ops for k, v in tot.items()})
+    wls = []
+    for b in boots:
+        for wl in getattr(b, "cost_windows", {}):
+            if wl not in wls:
+                wls.append(wl)
+    print(f"\nkernel instructions per operation by function (the {a.symbols} hottest "
+          "blocks of each window; median over the boots)")
+    for wl in wls:
+        med = {}
+        for label in ("stock", "ours"):
+            runs = per.get((label, wl), [])
+            names = set(k for r in runs for k in r)
+            med[label] = {k: statistics.median([r.get(k, 0) for r in runs]) for k in names}
+        names = sorted(set(med["stock"]) | set(med["ours"]),
+                       key=lambda k: -max(med["stock"].get(k, 0), med["ours"].get(k, 0)))
+        print(f"  {wl}:  {'stock':>9} {'ours':>9}")
+        for k in names[:top]:
+            print(f"    {k:40} {fmt_num(med['stock'].get(k, 0)):>9} "
+                  f"{fmt_num(med['ours'].get(k, 0)):>9}")
 
 
 def ratio_of(ours, stock, better):
@@ -267,10 +417,14 @@ def summarize(boots):
     return rows
 
 
-def print_table(rows, nboots):
+def print_table(rows, nboots, cost=False):
     print()
-    print(f"io-wq benchmark: per boot the best of its repetitions; median over {nboots} "
-          "boot(s) per kernel,")
+    if cost:
+        print(f"io-wq cost: instructions per operation (QEMU plugin), per boot the median "
+              f"of its windows; median over {nboots} boot(s) per kernel,")
+    else:
+        print(f"io-wq benchmark: per boot the best of its repetitions; median over {nboots} "
+              "boot(s) per kernel,")
     print("spread ± = (max - min) / 2 of the boots, relative to the median;")
     print("ratio = ours/stock when higher is better, stock/ours when lower is better, "
           "so > 1 means ours is better;")
@@ -405,11 +559,11 @@ def compare_prev(rows, prev):
             print(x)
 
 
-def plot(a, rows, title):
+def plot(a, rows, title, name="bench"):
     if not shutil.which("gnuplot"):
         sys.exit("bench: gnuplot missing: run 'make deps' (gnuplot-nox)")
-    dat = os.path.join(a.out, "ratios.dat")
-    png = os.path.join(a.out, "bench.png")
+    dat = os.path.join(a.out, f"{name}-ratios.dat")
+    png = os.path.join(a.out, f"{name}.png")
     pts = [r for r in rows if r["better"] != "info"
            and all(x != float("inf") and x > 0 for x in (r["ratio"], r["rmin"], r["rmax"]))]
     if not pts:
@@ -489,7 +643,13 @@ def main():
                    help="the --stock kernel is an earlier build of our io-wq "
                         "(a before/after comparison), not upstream")
     p.add_argument("--initrd", required=True)
-    p.add_argument("--boots", type=int, default=3)
+    p.add_argument("--boots", type=int, default=3,
+                   help="timed boots per kernel (0: none)")
+    p.add_argument("--cost-boots", type=int, default=0,
+                   help="boots per kernel with the instruction-counting plugin")
+    p.add_argument("--plugin", default="", help="the plugin (insn-count.so)")
+    p.add_argument("--symbols", type=int, default=0,
+                   help="cost boots: per-function view from the N hottest blocks")
     p.add_argument("--only", default="")
     p.add_argument("--args", default="", help="more options for iowq-bench")
     p.add_argument("--pooled", action="store_true",
@@ -506,8 +666,10 @@ def main():
     p.add_argument("--quiet-timeout", type=int, default=180)
     a = p.parse_args()
 
-    if a.boots < 1:
-        sys.exit("bench: --boots must be at least 1")
+    if a.boots < 0 or a.cost_boots < 0 or a.boots + a.cost_boots < 1:
+        sys.exit("bench: --boots and --cost-boots must not be negative, nor both 0")
+    if a.cost_boots and not os.path.exists(a.plugin):
+        sys.exit(f"bench: --cost-boots needs --plugin: '{a.plugin}' does not exist")
     for f in (a.stock, a.ours, a.initrd):
         if not os.path.exists(f):
             sys.exit(f"bench: {f} does not exist")
@@ -516,24 +678,27 @@ def main():
     logs = os.path.join(a.out, "logs")
     os.makedirs(logs, exist_ok=True)
     for f in os.listdir(logs):          # the serial logs of an earlier run
-        if f.startswith("boot") and f.endswith(".log"):
+        if f.startswith(("boot", "cost")) and f.endswith((".log", ".marks")):
             os.unlink(os.path.join(logs, f))
     check_only(a)
     a.guest_args = " ".join(x for x in ((f"-b {a.only}" if a.only else ""), a.args) if x)
 
-    total = 2 * a.boots
-    print(f"==> bench: {a.boots} boot(s) per kernel, alternating stock/ours; "
+    total = 2 * (a.boots + a.cost_boots)
+    print(f"==> bench: {a.boots} timed and {a.cost_boots} cost boot(s) per kernel, "
+          "alternating stock/ours; "
           f"QEMU {a.accel}, {a.smp} CPUs, {a.nodes} nodes, {a.mem} MiB; "
           f"workloads: {a.only or 'all'}{'; iowq-bench ' + a.args if a.args else ''}",
           flush=True)
     a.host = HostProbe()
     t_start = time.monotonic()
     boots = []
-    for i in range(a.boots):
-        for label, kernel in (("stock", a.stock), ("ours", a.ours)):
-            b = Boot(label, kernel)
-            run_boot(a, len(boots) + 1, total, b, t_start)
-            boots.append(b)
+    for cost, n in ((False, a.boots), (True, a.cost_boots)):
+        for i in range(n):
+            for label, kernel in (("stock", a.stock), ("ours", a.ours)):
+                b = Boot(label, kernel)
+                b.cost = cost
+                run_boot(a, len(boots) + 1, total, b, t_start)
+                boots.append(b)
     wall = time.monotonic() - t_start
     # The host's slowness as an info row, against the run's fastest slice.
     for b in boots:
@@ -543,26 +708,43 @@ def main():
         b.reps[key] = ""
         b.order.append(key)
 
-    rows = summarize(boots)
-    if not rows:
+    timed = [b for b in boots if not b.cost]
+    costed = [b for b in boots if b.cost]
+    rows = summarize(timed) if timed else []
+    cost_rows = summarize(costed) if costed else []
+    for r in cost_rows:
+        if r["workload"] == "host":
+            r["workload"] = "host(cost)"
+    if not rows and not cost_rows:
         sys.exit("bench: no result at all")
     info = []
     for b in boots:
         for x in b.info:
             if x not in info:
                 info.append(x)
-    print_table(rows, a.boots)
-    for x in info:
-        print(f"  guest: {x}")
-    layout_note(rows)
-    if a.pooled:
-        print_pooled(rows, boots)
-    path, prev = write_csv(a, rows, boots)
+    if rows:
+        print_table(rows, a.boots)
+        for x in info:
+            print(f"  guest: {x}")
+        layout_note(rows)
+    if a.pooled and rows:
+        print_pooled(rows, timed)
+    if cost_rows:
+        print_table(cost_rows, a.cost_boots, cost=True)
+    if a.symbols and costed:
+        print_symbols(a, costed)
+    path, prev = write_csv(a, rows + cost_rows, boots)
     if prev:
-        compare_prev(rows, prev)
-    title = (f"io-wq ours vs stock 6.1.y, {a.boots}+{a.boots} boots, "
-             f"QEMU {a.accel} {a.smp} CPUs {a.nodes} nodes")
-    png = plot(a, rows, title)
+        compare_prev(rows + cost_rows, prev)
+    png = None
+    if rows:
+        png = plot(a, rows, f"io-wq ours vs stock 6.1.y, {a.boots}+{a.boots} boots, "
+                   f"QEMU {a.accel} {a.smp} CPUs {a.nodes} nodes")
+    if cost_rows:
+        cpng = plot(a, cost_rows, f"io-wq instructions per operation, stock/ours, "
+                    f"{a.cost_boots}+{a.cost_boots} boots, QEMU {a.accel} {a.smp} CPUs "
+                    f"{a.nodes} nodes", name="bench-cost")
+        png = f"{png} {cpng}" if png else cpng
     print(f"\nwall time {fmt_time(wall)}; serial logs in {os.path.join(a.out, 'logs')}")
     print(f"table: {path} (per-boot values: {os.path.join(a.out, 'raw.csv')})")
     print(f"plot:  {png}")

@@ -54,6 +54,8 @@ def qemu_cmd(a):
         cmd += ["-accel", "kvm", "-cpu", "host"]
     else:
         cmd += ["-accel", "tcg,thread=multi", "-cpu", "max"]
+    if getattr(a, "plugin", None):         # bench.py's cost boots
+        cmd += ["-plugin", a.plugin]
     if a.nodes > 1:
         if a.smp < a.nodes:
             sys.exit(f"vm.py: SMP={a.smp} is less than NODES={a.nodes}")
