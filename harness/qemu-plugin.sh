@@ -32,8 +32,9 @@ fetch() {
 	local tar h
 	tar=$(ls "$Q.tmp"/qemu_*.orig.tar.* 2>/dev/null | head -n 1)
 	[ -n "$tar" ] || die "apt-get source -d qemu fetched no qemu_*.orig.tar.*"
-	h=$(tar -tf "$tar" | grep -m1 '/include/qemu/qemu-plugin\.h$') ||
-		die "$tar has no include/qemu/qemu-plugin.h"
+	# grep reads the whole listing: tar must not die of SIGPIPE
+	h=$(tar -tf "$tar" | grep '/include/qemu/qemu-plugin\.h$' | tail -n 1)
+	[ -n "$h" ] || die "$tar has no include/qemu/qemu-plugin.h"
 	tar -xf "$tar" -C "$Q.tmp" "$h"
 	mkdir -p "$Q"
 	mv "$Q.tmp/$h" "$Q/qemu-plugin.h"
@@ -43,7 +44,7 @@ fetch() {
 }
 
 build() {
-	[ -f "$Q/qemu-plugin.h" ] || die "no $Q/qemu-plugin.h: run 'make deps'"
+	[ -f "$Q/qemu-plugin.h" ] || die "no $Q/qemu-plugin.h: run 'harness/qemu-plugin.sh fetch' (make bench does)"
 	local v
 	v=$(sed -n 's/^#define QEMU_PLUGIN_VERSION \([0-9]*\).*/\1/p' "$Q/qemu-plugin.h")
 	[ "$v" = 1 ] || die "$Q/qemu-plugin.h is plugin API version '$v', insn-count.c is written for 1 (QEMU 7.2)"
