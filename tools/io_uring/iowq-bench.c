@@ -104,7 +104,8 @@
  *
  * Cost mode (-C, for the cost rows of `make bench`): each measured window
  * (a repetition of a queue-depth workload or of multi-ring, a whole fanout
- * from its submission until its last CQE, a fio run without ramp time) is
+ * from its submission until its last CQE, a fio run of FIO_COST_IO of
+ * I/O, not time based, on a file laid out before) is
  * framed by two marker instructions, xchg %bx,%bx before and xchg %cx,%cx
  * after, which the QEMU plugin harness/insn-count.c counts the guest's
  * instructions between; after each window a line "@@COST ops=N ctxsw=C
@@ -154,6 +155,7 @@
 #define FIO_SIZE	"64m"
 #define FIO_FILE	"/tmp/iowq-bench-fio"
 #define FIO_REPS	3
+#define FIO_COST_IO	"128m"		/* -C: each fio run moves this much */
 
 enum kind { K_NOP = 1, K_READ, K_WRITE };
 
@@ -1050,6 +1052,23 @@ static void wl_multi(const struct workload *w)
 	job_report(w->name, &info, opt.reps);
 }
 
+/* The file of fio, written out as fio would lay it out. */
+static int make_fio_file(void)
+{
+	off_t off, size = (off_t)strtoul(FIO_SIZE, NULL, 10) << 20;
+	char *buf = alloc_buf();
+	int fd;
+
+	fd = open(FIO_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		die("open %s: %s", FIO_FILE, strerror(errno));
+	for (off = 0; off < size; off += BS)
+		if (pwrite(fd, buf, BS, off) != BS)
+			die("pwrite %s: %s", FIO_FILE, strerror(errno));
+	free(buf);
+	return fd;
+}
+
 /*
  * One fio run.  fio inherits the affinity of this process: the pinned
  * workloads pin it (all its threads) to opt.cpu like every other submitter,
@@ -1073,12 +1092,18 @@ static double fio_once(const struct workload *w)
 		dup2(p[1], 1);
 		close(p[0]);
 		close(p[1]);
+		/*
+		 * -C: a fixed amount of I/O, not a fixed time: fio's start
+		 * and exit are counted in the window, and divided by a number
+		 * of operations that must not depend on the host's speed.
+		 */
 		execl(opt.fio, "fio", "--name=bench", "--filename=" FIO_FILE,
 		      "--size=" FIO_SIZE, "--ioengine=io_uring", "--force_async=1",
 		      "--bs=4k", "--iodepth=32", "--iodepth_batch_submit=8",
-		      "--iodepth_batch_complete_min=1", "--time_based",
-		      opt.cost ? "--ramp_time=0" : "--ramp_time=1", runtime,
-		      "--output-format=terse",
+		      "--iodepth_batch_complete_min=1",
+		      opt.cost ? "--io_size=" FIO_COST_IO : "--time_based",
+		      opt.cost ? "--ramp_time=0" : "--ramp_time=1",
+		      opt.cost ? "--loops=1" : runtime, "--output-format=terse",
 		      "--terse-version=3", w->arg ? "--rw=randwrite" :
 		      "--rw=randread", (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", opt.fio, strerror(errno));
@@ -1121,6 +1146,9 @@ static void wl_fio(const struct workload *w)
 
 	if (access(opt.fio, X_OK))
 		die("%s: %s (no fio in this initramfs?)", opt.fio, strerror(errno));
+	/* -C: the file is laid out before the first window, not in it */
+	if (opt.cost)
+		close(make_fio_file());
 	for (i = 0; i < FIO_REPS; i++)
 		v[i] = fio_once(w);
 	unlink(FIO_FILE);
