@@ -120,6 +120,7 @@
 #include <linux/cpu.h>
 #include <linux/cpuset.h>
 #include <linux/task_work.h>
+#include <linux/timer.h>
 #include <linux/workqueue.h>
 #include <linux/hash.h>
 #include <linux/seq_file.h>
@@ -198,6 +199,10 @@ struct io_worker {
 	struct io_wq_work *next_work;		/* K */
 	/* items run since the worker last took acct->lock (nr_completed) */
 	unsigned long nr_done;			/* W */
+	/* jiffies when it last ran work or was claimed: its idle timeout */
+	unsigned long last_active;		/* W */
+	/* wakes it when idle for IO_WQ_IDLE_TIMEOUT; armed by the worker */
+	struct timer_list idle_timer;		/* W */
 	/* new: has neither finished an item nor blocked yet */
 	bool fresh;				/* W */
 	struct rcu_head rcu;
@@ -866,8 +871,10 @@ static void io_worker_run_queue(struct io_worker *worker)
 		struct io_wq_work *work;
 
 		raw_spin_lock(&acct->lock);
-		if (worker->nr_done)
+		if (worker->nr_done) {
 			io_worker_settle(worker, false);
+			worker->last_active = jiffies;
+		}
 		acct->nr_completed += worker->nr_done;
 		worker->nr_done = 0;
 		work = io_acct_take_work(acct, worker);
@@ -919,22 +926,54 @@ static int io_worker_exit_reason(struct io_wqe_acct *acct, bool timed_out)
 	return -1;
 }
 
+/* The idle timer fired: the worker looks at its idle time again. */
+static void io_worker_idle_timeout(struct timer_list *t)
+{
+	struct io_worker *worker = from_timer(worker, t, idle_timer);
+
+	wake_up_process(worker->task);
+}
+
+/*
+ * Sleep on the free list until claimed, woken or the idle timer fires.
+ * The timer is armed for the end of the idle timeout only when it is not
+ * pending already: a worker that goes idle again and again (a submitter
+ * waiting for each completion) does not arm and cancel a timer each time.
+ * A timer armed in an earlier idle period fires early at worst; the
+ * worker then finds it has not been idle long enough and arms it again.
+ * A worker that stays although it timed out (the last one) looks again
+ * every IO_WQ_IDLE_TIMEOUT, as another worker may have come meanwhile.
+ */
+static void io_worker_sleep(struct io_worker *worker, bool timed_out)
+{
+	unsigned long expires = worker->last_active + IO_WQ_IDLE_TIMEOUT;
+
+	/* task_work queued since: back to the loop, which runs it first */
+	if (task_work_pending(current))
+		return;
+	if (timed_out)
+		expires = jiffies + IO_WQ_IDLE_TIMEOUT;
+	if (!timer_pending(&worker->idle_timer))
+		mod_timer(&worker->idle_timer, expires);
+	schedule();
+}
+
 /*
  * Wait for work on the free list.  Returns false if the worker must exit:
- * io-wq is exiting, the account is over its limit, or it timed out and is
- * not the last worker.  The queue is checked under the lock that enqueue
- * takes, so no work is left behind by a worker that sleeps or exits.
+ * io-wq is exiting, the account is over its limit, the owner has no ring
+ * left, or it has had no work for IO_WQ_IDLE_TIMEOUT and is not the last
+ * worker.  The queue is checked under the lock that enqueue takes, so no
+ * work is left behind by a worker that sleeps or exits.
  *
  * Pending task_work (the final fput of the last request's file, which may
  * truncate, reclaim or be throttled) runs first, while the worker still
  * counts as active: if it blocks, the scheduler hooks see it, and nobody
  * can claim the worker from the free list meanwhile.
  */
-static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
+static bool io_worker_wait(struct io_worker *worker)
 {
 	struct io_wqe_acct *acct = worker->acct;
-	bool claimed;
-	long left = 1;
+	bool claimed, timed_out;
 	int reason;
 
 	io_run_task_work();
@@ -946,7 +985,8 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 	io_worker_deactivate(worker);
 	/* a new worker that found nothing to do: the burst overshot */
 	io_worker_settle(worker, false);
-	reason = io_worker_exit_reason(acct, *timed_out);
+	timed_out = time_after_eq(jiffies, worker->last_active + IO_WQ_IDLE_TIMEOUT);
+	reason = io_worker_exit_reason(acct, timed_out);
 	if (reason >= 0) {
 		if (reason == IO_WQ_EXIT_IDLE || reason == IO_WQ_EXIT_UNUSED)
 			acct->nr_idle_exits++;
@@ -961,9 +1001,7 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 	set_current_state(TASK_INTERRUPTIBLE);
 	raw_spin_unlock(&acct->lock);
 
-	/* task_work queued since: back to the loop, which runs it first */
-	if (!task_work_pending(current))
-		left = schedule_timeout(IO_WQ_IDLE_TIMEOUT);
+	io_worker_sleep(worker, timed_out);
 	__set_current_state(TASK_RUNNING);
 
 	raw_spin_lock(&acct->lock);
@@ -971,11 +1009,12 @@ static bool io_worker_wait(struct io_worker *worker, bool *timed_out)
 	hlist_nulls_del_init_rcu(&worker->free_node);
 	worker->flags = IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING;
 	/* a claimer counted us already, as running and as coming */
-	if (claimed)
+	if (claimed) {
 		acct->nr_coming--;
-	else
+		worker->last_active = jiffies;
+	} else {
 		atomic_inc(&acct->nr_running);
-	*timed_out = !claimed && !left;
+	}
 
 	if (signal_pending(current)) {
 		struct ksignal ksig;
@@ -1006,6 +1045,7 @@ static void __noreturn io_worker_exit(struct io_worker *worker)
 	list_del_rcu(&worker->all_node);
 	mutex_unlock(&wq->workers_lock);
 
+	del_timer_sync(&worker->idle_timer);
 	/* the scheduler hooks must not see the worker once it is freed */
 	current->worker_private = NULL;
 	kfree_rcu(worker, rcu);
@@ -1019,7 +1059,6 @@ static int io_worker_main(void *data)
 	struct io_worker *worker = data;
 	struct io_wq *wq = acct_wq(worker->acct);
 	char name[TASK_COMM_LEN];
-	bool timed_out = false;
 
 	snprintf(name, sizeof(name), "iou-wrk-%d", wq->task->pid);
 	set_task_comm(current, name);
@@ -1037,7 +1076,7 @@ static int io_worker_main(void *data)
 
 	do {
 		io_worker_run_queue(worker);
-	} while (io_worker_wait(worker, &timed_out));
+	} while (io_worker_wait(worker));
 
 	io_worker_exit(worker);
 }
@@ -1061,6 +1100,8 @@ static int io_worker_spawn(struct io_wqe_acct *acct)
 	/* it starts counted as running: the reservation was */
 	worker->flags = IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING;
 	worker->fresh = true;
+	worker->last_active = jiffies;
+	timer_setup(&worker->idle_timer, io_worker_idle_timeout, 0);
 
 	tsk = create_io_thread(io_worker_main, worker, wqe->node);
 	if (IS_ERR(tsk)) {
