@@ -291,37 +291,42 @@ struct io_wq {
 
 static enum cpuhp_state io_wq_online;
 
-static inline struct io_wq *acct_wq(struct io_wqe_acct *acct)
+/*
+ * The helpers below are on the path of every item: __always_inline, or a
+ * kernel built for size (CONFIG_CC_OPTIMIZE_FOR_SIZE) calls each of them,
+ * and evaluates the arguments of disabled trace events in a call too.
+ */
+static __always_inline struct io_wq *acct_wq(struct io_wqe_acct *acct)
 {
 	return acct->wqe->wq;
 }
 
 /* Trace events name an account by its owner's pid, node and index. */
-static inline int io_acct_owner(struct io_wqe_acct *acct)
+static __always_inline int io_acct_owner(struct io_wqe_acct *acct)
 {
 	return acct_wq(acct)->task->pid;
 }
 
-static inline unsigned int io_work_hash_key(struct io_wq_work *work)
+static __always_inline unsigned int io_work_hash_key(struct io_wq_work *work)
 {
 	return work->flags >> IO_WQ_HASH_SHIFT;
 }
 
-static inline struct io_wqe_acct *io_work_acct(struct io_wqe *wqe,
-					       struct io_wq_work *work)
+static __always_inline struct io_wqe_acct *io_work_acct(struct io_wqe *wqe,
+							struct io_wq_work *work)
 {
 	if (work->flags & IO_WQ_WORK_UNBOUND)
 		return &wqe->acct[IO_WQ_ACCT_UNBOUND];
 	return &wqe->acct[IO_WQ_ACCT_BOUND];
 }
 
-static inline struct io_wq_work *io_node_work(struct io_wq_work_node *node)
+static __always_inline struct io_wq_work *io_node_work(struct io_wq_work_node *node)
 {
 	return container_of(node, struct io_wq_work, list);
 }
 
 /* Does a trace event want the times of work (io_work_stamp())? */
-static inline bool io_work_timed(void)
+static __always_inline bool io_work_timed(void)
 {
 	return trace_io_wq_work_start_enabled() ||
 	       trace_io_wq_work_done_enabled();
@@ -332,13 +337,13 @@ static inline bool io_work_timed(void)
  * only: 0 while they are off, so a stale time is never reported.  Writes
  * the cache line that queueing writes anyway.
  */
-static inline void io_work_stamp(struct io_wq_work *work)
+static __always_inline void io_work_stamp(struct io_wq_work *work)
 {
 	work->queued_ns = io_work_timed() ? local_clock() : 0;
 }
 
 /* Queued work that a worker could take now. */
-static inline bool io_acct_runnable(struct io_wqe_acct *acct)
+static __always_inline bool io_acct_runnable(struct io_wqe_acct *acct)
 {
 	return !wq_list_empty(&acct->work_list) &&
 		!test_bit(IO_ACCT_STALLED, &acct->flags);
