@@ -867,10 +867,14 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 	} while (work);
 }
 
-/* Run work of the worker's account until none can run. */
-static void io_worker_run_queue(struct io_worker *worker)
+/*
+ * Run work of the worker's account until none can run.  Returns true if it
+ * ran any: then it has just run its task_work too (after the last item).
+ */
+static bool io_worker_run_queue(struct io_worker *worker)
 {
 	struct io_wqe_acct *acct = worker->acct;
+	bool ran = false;
 
 	for (;;) {
 		struct io_wq_work *work;
@@ -886,13 +890,14 @@ static void io_worker_run_queue(struct io_worker *worker)
 		raw_spin_unlock(&acct->lock);
 		if (work) {
 			io_worker_run_chain(worker, work);
+			ran = true;
 			/* so does a long queue, not holding a hash key */
 			cond_resched();
 			continue;
 		}
 		if (!test_bit(IO_ACCT_STALLED, &acct->flags) ||
 		    !io_acct_stall(acct))
-			return;
+			return ran;
 	}
 }
 
@@ -971,17 +976,19 @@ static void io_worker_sleep(struct io_worker *worker, bool timed_out)
  * work is left behind by a worker that sleeps or exits.
  *
  * Pending task_work (the final fput of the last request's file, which may
- * truncate, reclaim or be throttled) runs first, while the worker still
+ * truncate, reclaim or be throttled) has run first, while the worker still
  * counts as active: if it blocks, the scheduler hooks see it, and nobody
  * can claim the worker from the free list meanwhile.
  */
-static bool io_worker_wait(struct io_worker *worker)
+static bool io_worker_wait(struct io_worker *worker, bool ran)
 {
 	struct io_wqe_acct *acct = worker->acct;
 	bool claimed, timed_out;
 	int reason;
 
-	io_run_task_work();
+	/* after an item, io_worker_run_chain() has just run it */
+	if (!ran)
+		io_run_task_work();
 	raw_spin_lock(&acct->lock);
 	if (io_acct_runnable(acct)) {
 		raw_spin_unlock(&acct->lock);
@@ -1064,6 +1071,7 @@ static int io_worker_main(void *data)
 	struct io_worker *worker = data;
 	struct io_wq *wq = acct_wq(worker->acct);
 	char name[TASK_COMM_LEN];
+	bool ran;
 
 	snprintf(name, sizeof(name), "iou-wrk-%d", wq->task->pid);
 	set_task_comm(current, name);
@@ -1080,8 +1088,8 @@ static int io_worker_main(void *data)
 	raw_spin_unlock(&worker->acct->lock);
 
 	do {
-		io_worker_run_queue(worker);
-	} while (io_worker_wait(worker));
+		ran = io_worker_run_queue(worker);
+	} while (io_worker_wait(worker, ran));
 
 	io_worker_exit(worker);
 }
