@@ -5,7 +5,7 @@
  *   iowq_stress [--seed N] [--seconds S] [--threads T] [--hang S]
  *               [--order task|node|auto] [--no-hotplug] [--no-fork]
  *               [--no-signals] [--live-bound S] [--live-scale F]
- *               [--no-liveness] [--verbose]
+ *               [--no-liveness] [--dumps N] [--sysrq KEYS] [--verbose]
  *
  * Without arguments it makes a short run (20 s) with a seed taken from the
  * clock, which is what `make test` runs; `make stress` runs it for longer.
@@ -74,6 +74,15 @@
  *
  * Output: TAP (kselftest style) with "# " progress lines every 10 s; exit
  * status 0 pass, 1 fail.
+ *
+ * A broken time bound (a child, a thread or the hotplug process that does
+ * not end, a request that does not complete) is explained by a dump on
+ * "# DUMP " lines (dump_stuck()), taken before anything is killed: each
+ * thread of the stuck process with its state, wchan and kernel stack, a
+ * sysrq (w: blocked tasks; --sysrq) and the kernel log lines it made, the
+ * end of the trace if io_wq events are enabled (e.g. trace_event=io_wq:*
+ * on the kernel command line) and the IoWq: lines of its rings' fdinfo.
+ * At most --dumps (3) per run, a process at most once per 10 s.
  */
 #include <getopt.h>
 #include <poll.h>
@@ -141,9 +150,11 @@ static struct {
 	int order;		/* 0 auto, 1 task, 2 node */
 	double live_bound, live_scale;	/* scale 0: auto (debug kernel: 10) */
 	bool hotplug, fork, signals, cancel_all, liveness, repro, verbose;
+	int dumps;			/* dump_stuck() calls that dump */
+	char sysrq[8];			/* keys written by dump_stuck() */
 } opt = {
 	.seconds = 20, .threads = 4, .hang = 60, .exit_bound = 20,
-	.live_bound = 3,
+	.live_bound = 3, .dumps = 3, .sysrq = "w",
 	.hotplug = true, .fork = true, .signals = true, .cancel_all = true,
 	.liveness = true,
 };
@@ -200,6 +211,12 @@ static void violation_cat(int cat, const char *fmt, ...)
 	fflush(stdout);
 	pthread_mutex_unlock(&out_lock);
 }
+
+/* What a stuck process was doing, before it is killed: see below. */
+static void dump_stuck(pid_t pid, pid_t focus, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void dump_self_later(pid_t focus, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* ---- PRNG: splitmix64, one stream per thread ---------------------------- */
 
@@ -750,6 +767,10 @@ static void ring_submit(struct sring *r)
 		}
 		violation("ring %d: io_uring_submit: %s (%u SQEs left)", r->id,
 			  strerror(-ret), io_uring_sq_ready(&r->ring));
+		if (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY)
+			dump_self_later(iowq_gettid(),
+					"ring %d: io_uring_submit failed for %.0f s",
+					r->id, opt.hang);
 		break;
 	}
 	cpu1 = sched_getcpu();
@@ -837,9 +858,13 @@ static int ring_service(struct sring *r, bool all, double wait)
 	return ring_reap(r, wait);
 }
 
-/* Report requests pending for longer than --hang since they could end. */
-static void ring_hang_check(struct sring *r, double now)
+/*
+ * Report requests pending for longer than --hang since they could end;
+ * true if it did (the caller dumps, once it holds no lock).
+ */
+static bool ring_hang_check(struct sring *r, double now)
 {
+	bool hung = false;
 	int i;
 
 	for (i = 0; i < NRECS; i++) {
@@ -861,8 +886,10 @@ static void ring_hang_check(struct sring *r, double now)
 				      r->id, op_name[rec->type],
 				      (unsigned long long)rec_ud(r, rec), rec->async,
 				      rec->released, now - since, now - rec->t_sub);
+			hung = true;
 		}
 	}
+	return hung;
 }
 
 static void drain_check(struct sring *r, struct spipe *p, const char *what)
@@ -1437,7 +1464,10 @@ static bool tid_is_live_submitter(pid_t tid)
 	return false;
 }
 
-/* Scan the workers; returns how many dead tids still have some. */
+/*
+ * Scan the workers; returns how many dead tids still have some.  Called
+ * by the main thread only (it dumps a late one's workers).
+ */
 static int check_dead(double now, int *nr_workers)
 {
 	pid_t owners[4096];
@@ -1476,6 +1506,9 @@ static int check_dead(double now, int *nr_workers)
 				      "%d iou-wrk-%d worker(s) still there %.0f s after thread %d exited",
 				      cnt, dead[i].tid, opt.exit_bound, dead[i].tid);
 			dead[i].done = true;
+			dump_stuck(getpid(), dead[i].tid,
+				   "iou-wrk-%d still there after its thread exited",
+				   dead[i].tid);
 		}
 	}
 	return left;
@@ -1761,6 +1794,10 @@ static void live_submit(struct lring *r)
 		}
 		violation_cat(V_LIVE, "liveness ring %d: io_uring_submit: %s", r->id,
 			      strerror(-ret));
+		if (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY)
+			dump_self_later(iowq_gettid(),
+					"liveness ring %d: io_uring_submit failed for %.0f s",
+					r->id, opt.hang);
 		break;
 	}
 }
@@ -1825,12 +1862,16 @@ static void live_complete(struct lring *r, uint64_t ud, int res, double now)
 	if (lat > live.max_lat[rec->kind])
 		live.max_lat[rec->kind] = lat;
 	live.n[rec->kind]++;
-	if (lat > live.bound && !rec->reported)
+	if (lat > live.bound && !rec->reported) {
 		violation_cat(V_LIVE,
 			      "liveness ring %d: %s ud=%#llx completed %.2f s after it %s (bound %.1f s)",
 			      r->id, lk_name[rec->kind], (unsigned long long)ud, lat,
 			      rec->kind == LK_READ || rec->kind == LK_SPLICE ?
 			      "was fed" : "was submitted", live.bound);
+		/* (too late to see it stuck: the rest may still be) */
+		dump_self_later(iowq_gettid(), "liveness ring %d: a %s completed late",
+				r->id, lk_name[rec->kind]);
+	}
 	if (rec->held && rec->kind == LK_READ)
 		r->nheld_r--;
 	if (rec->held && rec->kind == LK_SPLICE)
@@ -1875,6 +1916,7 @@ static void live_service(struct lring *r, bool all, double wait)
 /* Report what is pending beyond the bound (once per request). */
 static void live_check(struct lring *r, double now)
 {
+	bool late = false;
 	int i;
 
 	for (i = 0; i < LV_RECS; i++) {
@@ -1890,7 +1932,12 @@ static void live_check(struct lring *r, double now)
 			      (unsigned long long)lrec_ud(r, rec), now - since,
 			      rec->kind == LK_READ || rec->kind == LK_SPLICE ?
 			      "was fed" : "was submitted", live.bound, r->nheld_r, r->nheld_s);
+		late = true;
 	}
+	if (late)
+		dump_self_later(iowq_gettid(),
+				"liveness ring %d: requests pending beyond %.1f s", r->id,
+				live.bound);
 }
 
 static void *live_main(void *arg)
@@ -1915,8 +1962,10 @@ static void *live_main(void *arg)
 		}
 	}
 	/* the io-wq exists from the first submission; then room for the blocked */
-	if (iowq_touch(&lr[0]->ring))
+	if (iowq_touch(&lr[0]->ring)) {
 		violation_cat(V_LIVE, "liveness: the first async NOP did not complete");
+		dump_self_later(iowq_gettid(), "liveness: the first async NOP");
+	}
 	ret = io_uring_register_iowq_max_workers(&lr[0]->ring, lim);
 	if (ret)
 		violation_cat(V_LIVE, "liveness: IORING_REGISTER_IOWQ_MAX_WORKERS: %d", ret);
@@ -1995,9 +2044,12 @@ static void *live_main(void *arg)
 			left += lr[i]->inflight;
 		}
 	} while (left && now < end);
-	if (left)
+	if (left) {
 		violation_cat(V_LIVE, "liveness: %d requests still pending %.0f s after the end",
 			      left, live.bound + opt.hang);
+		dump_stuck(getpid(), iowq_gettid(),
+			   "liveness: %d requests pending after the end", left);
+	}
 	for (i = 0; i < LV_RINGS; i++) {
 		for (n = 0; n < LV_PIPES && !left; n++) {
 			struct spipe *sp = &lr[i]->pipes[n];
@@ -2083,13 +2135,33 @@ static void *child_thread(void *arg)
  * The child: a ring of its own with async NOPs and blocked splices; the
  * NOPs must complete, then it leaves as @scen says.  Only syscalls here
  * (no stdio): the parent is multi-threaded.
+ *
+ * Through the pipe @ready_fd (O_CLOEXEC) the child tells the parent how
+ * far it got, so that a child that does not end can be placed: a byte per
+ * phase (CH_PHASE_*), then perhaps a failure (struct child_err).  EOF
+ * while the child runs on means its files are closed: an execve got past
+ * its point of no return, or an exit past exit_files().
  */
+enum {
+	CH_PHASE_SUBMITTED = 's',	/* SQEs submitted, waiting for the NOPs */
+	CH_PHASE_NOPS = 'n',		/* the NOPs completed */
+	CH_PHASE_EXEC = 'e',		/* calling execve() */
+	CH_PHASE_JOINED = 'j',		/* CH_THREAD: its thread is gone */
+	CH_PHASE_READY = 'r',		/* CH_KILL: waiting for SIGKILL */
+};
+
 /* A child's failure, for the parent to print: 'F', code, user_data, res. */
 struct child_err {
 	char tag;
 	int code, res;
 	unsigned long long ud;
 };
+
+static void child_phase_set(int fd, char phase)
+{
+	if (write(fd, &phase, 1) != 1)
+		_exit(22);
+}
 
 static void child_fail(int fd, int code, unsigned long long ud, int res)
 {
@@ -2131,6 +2203,7 @@ static void child_main(int scen, uint64_t r, int ready_fd)
 	}
 	if (io_uring_submit(&ring) != nn + ns)
 		_exit(11);
+	child_phase_set(ready_fd, CH_PHASE_SUBMITTED);
 	while (got < nn) {
 		int ret = iowq_wait_cqe(&ring, &cqe, opt.hang);
 
@@ -2143,9 +2216,12 @@ static void child_main(int scen, uint64_t r, int ready_fd)
 		io_uring_cqe_seen(&ring, cqe);
 		got++;
 	}
+	if (scen != CH_KILL)
+		child_phase_set(ready_fd, CH_PHASE_NOPS);
 	iowq_sleep(0.001 * ((r >> 16) % 20));
 	switch (scen) {
 	case CH_EXEC:
+		child_phase_set(ready_fd, CH_PHASE_EXEC);
 		execl("/bin/true", "true", (char *)NULL);
 		_exit(14);
 	case CH_KILL:
@@ -2160,6 +2236,7 @@ static void child_main(int scen, uint64_t r, int ready_fd)
 		if (pthread_create(&t, NULL, child_thread, &c))
 			_exit(16);
 		pthread_join(t, NULL);
+		child_phase_set(ready_fd, CH_PHASE_JOINED);
 		/* the thread's splices end at its exit, the others when fed */
 		for (i = 0; i < ns; i++)
 			if (write(p[1], "x", 1) != 1)
@@ -2190,6 +2267,107 @@ static void child_main(int scen, uint64_t r, int ready_fd)
 	}
 }
 
+/* What the parent has read of a child's pipe (see child_main()). */
+struct child_io {
+	unsigned char buf[64];
+	int len;
+	char phase;		/* the last CH_PHASE_* read, 0 none */
+	bool eof, failed;
+	struct child_err err;	/* if failed */
+};
+
+/* Read what the child wrote so far (@fd is O_NONBLOCK). */
+static void child_io_read(struct child_io *io, int fd)
+{
+	int i, n;
+
+	while (!io->eof && io->len < (int)sizeof(io->buf)) {
+		n = read(fd, io->buf + io->len, sizeof(io->buf) - io->len);
+		if (n > 0)
+			io->len += n;
+		else if (!n)
+			io->eof = true;
+		else if (errno != EINTR)
+			break;
+	}
+	for (i = 0; i < io->len; i++) {
+		if (io->buf[i] == 'F') {
+			/* one write(): there is all of it or none */
+			if (io->len - i >= (int)sizeof(io->err)) {
+				memcpy(&io->err, io->buf + i, sizeof(io->err));
+				io->failed = true;
+			}
+			break;
+		}
+		io->phase = io->buf[i];
+	}
+}
+
+/* Where a child that has not ended is, in words, into @buf. */
+static const char *child_phase(int scen, const struct child_io *io, char *buf,
+			       size_t len)
+{
+	const char *what;
+
+	if (io->failed) {
+		snprintf(buf, len, "failed with code %d, exiting", io->err.code);
+		return buf;
+	}
+	switch (io->phase) {
+	case 0:
+		what = "setting up its ring, before submitting";
+		break;
+	case CH_PHASE_SUBMITTED:
+		what = scen == CH_EXEC ? "before execve: waiting for NOPs" :
+		       "waiting for its NOPs";
+		break;
+	case CH_PHASE_NOPS:
+		what = scen == CH_EXEC ? "before execve: NOPs done" :
+		       scen == CH_EXIT ? "exiting" : "NOPs done, in its thread";
+		break;
+	case CH_PHASE_EXEC:
+		/* fs/exec.c closes them after de_thread(), io_uring_task_cancel() */
+		what = io->eof ? "exec done (past close-on-exec)" :
+		       "in execve (not past close-on-exec: de_thread(), io_uring_task_cancel())";
+		break;
+	case CH_PHASE_JOINED:
+		what = "thread gone, waiting for the splices";
+		break;
+	case CH_PHASE_READY:
+		what = "ready, SIGKILLed";
+		break;
+	default:
+		what = "?";
+	}
+	snprintf(buf, len, "%s%s", what,
+		 !io->eof || io->phase == CH_PHASE_EXEC ? "" :
+		 ", its files closed (past exit_files())");
+	return buf;
+}
+
+/*
+ * Wait up to @secs for child @pid; returns its wait status, or -1 if it
+ * did not end in time (unlike iowq_waitpid(), it is left running: the
+ * caller dumps it first).
+ */
+static int wait_child(pid_t pid, double secs)
+{
+	double end = iowq_now() + secs;
+	int status;
+
+	for (;;) {
+		pid_t ret = waitpid(pid, &status, WNOHANG);
+
+		if (ret == pid)
+			return status;
+		if (ret < 0 && errno != EINTR)
+			return -1;
+		if (iowq_now() > end)
+			return -1;
+		iowq_sleep(0.01);
+	}
+}
+
 static void *fork_main(void *arg)
 {
 	struct prng p;
@@ -2198,12 +2376,12 @@ static void *fork_main(void *arg)
 	(void)arg;
 	prng_init(&p, 3, 0);
 	while (!atomic_load(&stop_flag)) {
-		int scen = rnd_n(&p, CH_NR), status, rp[2], n;
-		struct child_err cerr;
+		int scen = rnd_n(&p, CH_NR), status, rp[2];
+		struct child_io cio = { .len = 0 };
 		uint64_t r = rnd(&p);
+		char phase[128];
 		double t0;
 		pid_t pid;
-		char c;
 
 		iowq_sleep(0.05 + rnd_f(&p) * 0.5);
 		if (atomic_load(&stop_flag))
@@ -2226,50 +2404,57 @@ static void *fork_main(void *arg)
 			_exit(99);
 		}
 		close(rp[1]);
+		fcntl(rp[0], F_SETFL, O_NONBLOCK);
 		atomic_fetch_add(&st_forks, 1);
-		n = 0;
-		c = 0;
 		if (scen == CH_KILL) {
-			struct pollfd pfd = { .fd = rp[0], .events = POLLIN };
+			double end = iowq_now() + opt.hang, left;
 
-			while (poll(&pfd, 1, (int)(opt.hang * 1000)) < 0 && errno == EINTR)
-				;
-			n = read(rp[0], &c, 1);
-			if (n == 1 && c == 'r')
+			while (cio.phase != CH_PHASE_READY && !cio.failed && !cio.eof &&
+			       (left = end - iowq_now()) > 0) {
+				struct pollfd pfd = { .fd = rp[0], .events = POLLIN };
+
+				poll(&pfd, 1, (int)(left * 1000) + 1);
+				child_io_read(&cio, rp[0]);
+			}
+			if (cio.phase == CH_PHASE_READY) {
 				iowq_sleep(rnd_f(&p) * 0.05);
-			else if (n != 1)
+			} else if (!cio.failed) {
+				child_phase(scen, &cio, phase, sizeof(phase));
 				violation_cat(V_EXIT,
-					      "child %d (kill): not ready within %.0f s (its async NOPs did not complete?)",
-					      pid, opt.hang);
+					      "child %d (kill): not ready within %.0f s (%s)",
+					      pid, opt.hang, phase);
+				if (!cio.eof)
+					dump_stuck(pid, pid, "child %d (kill) not ready: %s",
+						   pid, phase);
+			}
 			kill(pid, SIGKILL);
 		}
-		status = iowq_waitpid(pid, opt.hang);
-		fcntl(rp[0], F_SETFL, O_NONBLOCK);
-		cerr.tag = 0;
-		if (scen == CH_KILL && n == 1 && c == 'F') {
-			/* its first byte is read already */
-			cerr.tag = 'F';
-			if (read(rp[0], (char *)&cerr + 1, sizeof(cerr) - 1) != sizeof(cerr) - 1)
-				cerr.tag = 0;
-		} else if (read(rp[0], &cerr, sizeof(cerr)) != sizeof(cerr)) {
-			cerr.tag = 0;
+		status = wait_child(pid, opt.hang);
+		child_io_read(&cio, rp[0]);
+		if (status == -1) {
+			child_phase(scen, &cio, phase, sizeof(phase));
+			violation_cat(V_EXIT,
+				      "child %d (%s) did not end within %.0f s (%.1f s after its fork; %s)",
+				      pid, child_name[scen], opt.hang, iowq_now() - t0, phase);
+			dump_stuck(pid, pid, "child %d (%s) did not end: %s", pid,
+				   child_name[scen], phase);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			status = -1;
 		}
-		if (cerr.tag != 'F')
-			cerr.code = 0;
 		close(rp[0]);
 		if (status == -1) {
-			violation_cat(V_EXIT, "child %d (%s) did not end within %.0f s", pid,
-				      child_name[scen], opt.hang);
+			/* reported */
 		} else if (scen == CH_KILL ?
 			   !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) &&
 			   !(WIFEXITED(status) && !WEXITSTATUS(status)) :
 			   !(WIFEXITED(status) && !WEXITSTATUS(status))) {
-			if (cerr.code)
+			if (cio.failed && cio.err.code)
 				violation_cat(V_EXIT,
 					      "child %d (%s): status %#x, code %d (see child_main): CQE ud=%llu res=%d (%s)",
-					      pid, child_name[scen], status, cerr.code,
-					      cerr.ud, cerr.res,
-					      cerr.res < 0 ? strerror(-cerr.res) : "ok");
+					      pid, child_name[scen], status, cio.err.code,
+					      cio.err.ud, cio.err.res,
+					      cio.err.res < 0 ? strerror(-cio.err.res) : "ok");
 			else
 				violation_cat(V_EXIT,
 					      "child %d (%s): status %#x (exit code %d: see child_main)",
@@ -2278,7 +2463,6 @@ static void *fork_main(void *arg)
 		} else {
 			atomic_fetch_add(&st_children[scen], 1);
 		}
-		(void)t0;
 	}
 	return NULL;
 }
@@ -2287,6 +2471,8 @@ static void *fork_main(void *arg)
 
 struct hp_stats {
 	long offline, online, failed;
+	int busy;		/* 1 taking the CPU offline, 2 online, 0 neither */
+	double t_busy;		/* since when (time_load(), time_store()) */
 };
 
 static struct hp_stats *hp;
@@ -2300,9 +2486,28 @@ static int cpu_online_write(int on)
 
 	if (fd < 0)
 		return -errno;
+	if (hp) {
+		time_store(&hp->t_busy, iowq_now());
+		__atomic_store_n(&hp->busy, on ? 2 : 1, __ATOMIC_SEQ_CST);
+	}
 	ret = write(fd, on ? "1" : "0", 1) == 1 ? 0 : -errno;
+	if (hp)
+		__atomic_store_n(&hp->busy, 0, __ATOMIC_SEQ_CST);
 	close(fd);
 	return ret;
+}
+
+/* What the hotplug process is doing, in words, into @buf. */
+static const char *hotplug_phase(char *buf, size_t len)
+{
+	int busy = hp ? __atomic_load_n(&hp->busy, __ATOMIC_SEQ_CST) : 0;
+
+	if (!busy)
+		snprintf(buf, len, "not writing to %s", hp_path);
+	else
+		snprintf(buf, len, "writing %d to %s for %.1f s", busy - 1, hp_path,
+			 iowq_now() - time_load(&hp->t_busy));
+	return buf;
 }
 
 static void hotplug_child(int fd)
@@ -2346,7 +2551,9 @@ static const char *hotplug_start(void)
 		return "no writable /sys/devices/system/cpu/cpu1/online";
 	hp = mmap(NULL, sizeof(*hp), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (hp == MAP_FAILED || pipe(fds))
+	if (hp == MAP_FAILED)
+		hp = NULL;
+	if (!hp || pipe(fds))
 		return "mmap/pipe failed";
 	fflush(stdout);
 	hp_pid = fork();
@@ -2365,15 +2572,23 @@ static const char *hotplug_start(void)
 /* Stop the hotplug process; 0 if CPU 1 is online at the end. */
 static int hotplug_stop(void)
 {
-	char buf[8] = "";
+	char buf[8] = "", phase[128];
 	int fd, status;
 
 	if (hp_pid < 0)
 		return 0;
 	close(hp_fd);
-	status = iowq_waitpid(hp_pid, opt.hang);
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status))
+	status = wait_child(hp_pid, opt.hang);
+	if (status == -1) {
+		hotplug_phase(phase, sizeof(phase));
+		violation_cat(V_HOTPLUG, "hotplug process %d did not end within %.0f s (%s)",
+			      hp_pid, opt.hang, phase);
+		dump_stuck(hp_pid, hp_pid, "hotplug process did not end: %s", phase);
+		kill(hp_pid, SIGKILL);
+		waitpid(hp_pid, &status, 0);
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		violation_cat(V_HOTPLUG, "hotplug process: status %#x", status);
+	}
 	hp_pid = -1;
 	fd = open(hp_path, O_RDONLY);
 	if (fd >= 0) {
@@ -2388,6 +2603,781 @@ static int hotplug_stop(void)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- dumps: what a stuck process was doing ------------------------------ */
+
+/*
+ * dump_stuck() runs where a time bound is found broken, before the stuck
+ * process is killed or reaped; its lines start with "# DUMP ".  Each part
+ * runs in a child of its own that writes its lines into a pipe and is
+ * killed after DUMP_SECS: a read of /proc that blocks on the stuck task
+ * (/proc/PID/task/TID/stack waits for its exec_update_lock, which execve
+ * holds while it replaces the mm) costs that time, not the run.  Nothing
+ * is read that takes the task's mmap_lock (cmdline, environ, maps, mem),
+ * and an io_uring's fdinfo only trylocks its uring_lock.  The children
+ * use system calls and snprintf() only: the parent is multi-threaded.
+ */
+#define DUMP_SECS		5	/* a part, at most */
+#define DUMP_TASKS		512	/* threads looked at per process */
+#define DUMP_THREAD_LINES	64	/* comm, state, wchan: a line a thread */
+#define DUMP_STACK_LINES	24	/* frames of a stack */
+#define DUMP_STACKS_LINES	200	/* stack lines of a process */
+#define DUMP_KLOG_LINES		120
+#define DUMP_TRACE_LINES	200
+#define DUMP_FDINFO_LINES	80
+#define DUMP_LINE		320	/* longer lines are cut */
+#define DUMP_SYSRQ_KEYS		"dlmqtw"	/* those that only print */
+
+struct dump {
+	pid_t pid;		/* the process */
+	pid_t focus;		/* a thread shown first, and its iou-wrk-*; 0 none */
+	int nr;			/* of the run, from 1 */
+	bool self;		/* the process is this one */
+};
+
+struct dump_task {
+	pid_t tid;
+	int prio;		/* 0 focus, 1 not sleeping, 2 sleeping */
+	char comm[32], state[32], wchan[64];
+};
+
+/* In a part's child: lines it may still print, lines it left out. */
+static int dump_left, dump_cut;
+
+static void dump_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* In a part's child: one line to the parent (stdout is the pipe). */
+static void dump_out(const char *fmt, ...)
+{
+	char buf[DUMP_LINE + 64];
+	va_list ap;
+	int n;
+
+	if (dump_left <= 0) {
+		dump_cut++;
+		return;
+	}
+	dump_left--;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(1, buf, n) != n)
+		_exit(1);
+}
+
+/* Up to @size - 1 bytes of @path into @buf, NUL-terminated: length or -errno. */
+static int dump_read(const char *path, char *buf, int size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), len = 0, n;
+
+	buf[0] = 0;
+	if (fd < 0)
+		return -errno;
+	while (len < size - 1) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && !len)
+			len = -errno;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	if (len >= 0)
+		buf[len] = 0;
+	return len;
+}
+
+/* The numeric names in directory @path (up to @max): how many, or -errno. */
+static int dump_list(const char *path, int *out, int max)
+{
+	uint64_t ents[512];	/* aligned for struct linux_dirent64 */
+	char *buf = (char *)ents;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+	long len, pos;
+
+	if (fd < 0)
+		return -errno;
+	while ((len = syscall(SYS_getdents64, fd, buf, sizeof(ents))) > 0) {
+		for (pos = 0; pos < len; ) {
+			/* struct linux_dirent64: ino, off, reclen, type, name */
+			unsigned short reclen;
+			const char *name = buf + pos + 19;
+			char *end;
+			long v;
+
+			memcpy(&reclen, buf + pos + 16, sizeof(reclen));
+			pos += reclen;
+			v = strtol(name, &end, 10);
+			if (end != name && !*end && n < max)
+				out[n++] = v;
+		}
+	}
+	close(fd);
+	return n;
+}
+
+/*
+ * Call @fn for each line of @path (without its newline, cut at DUMP_LINE
+ * - 1 characters) until the end or @secs pass; 0 at the end, 1 if cut
+ * short, or -errno.
+ */
+static int dump_lines(const char *path, void (*fn)(void *arg, char *line),
+		      void *arg, double secs)
+{
+	static char buf[8192], line[DUMP_LINE];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), len = 0, ret = 1, n, i;
+	double end = iowq_now() + secs;
+
+	if (fd < 0)
+		return -errno;
+	while (iowq_now() < end) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n ? -errno : 0;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (len < DUMP_LINE - 1)
+					line[len++] = buf[i];
+				continue;
+			}
+			line[len] = 0;
+			len = 0;
+			fn(arg, line);
+		}
+	}
+	close(fd);
+	if (len && !ret) {
+		line[len] = 0;
+		fn(arg, line);
+	}
+	return ret;
+}
+
+/*
+ * The threads of the process with their comm, state and wchan, the focus
+ * thread and its workers first, then those not sleeping (their order
+ * kept otherwise); how many, or -errno.
+ */
+static int dump_tasks(const struct dump *d, struct dump_task *t)
+{
+	static int tids[DUMP_TASKS];
+	char path[80], buf[2048], want[32], *s;
+	struct dump_task tmp;
+	int n, i, j, k = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", d->pid);
+	n = dump_list(path, tids, DUMP_TASKS);
+	if (n < 0)
+		return n;
+	snprintf(want, sizeof(want), "iou-wrk-%d", d->focus);
+	for (i = 0; i < n; i++) {
+		struct dump_task *x = &t[k];
+
+		x->tid = tids[i];
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", d->pid, x->tid);
+		if (dump_read(path, x->comm, sizeof(x->comm)) < 0)
+			continue;	/* gone */
+		x->comm[strcspn(x->comm, "\n")] = 0;
+		strcpy(x->state, "?");
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", d->pid, x->tid);
+		s = dump_read(path, buf, sizeof(buf)) > 0 ? strstr(buf, "\nState:") : NULL;
+		if (s) {
+			s += 7 + strspn(s + 7, " \t");
+			snprintf(x->state, sizeof(x->state), "%.*s", (int)strcspn(s, "\n"), s);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", d->pid, x->tid);
+		if (dump_read(path, x->wchan, sizeof(x->wchan)) <= 0)
+			strcpy(x->wchan, "?");
+		if (d->focus && (x->tid == d->focus || !strcmp(x->comm, want)))
+			x->prio = 0;
+		else
+			x->prio = x->state[0] == 'S' || x->state[0] == 'I' ? 2 : 1;
+		/* insertion sort on prio, stable */
+		tmp = *x;
+		for (j = k; j > 0 && t[j - 1].prio > tmp.prio; j--)
+			t[j] = t[j - 1];
+		t[j] = tmp;
+		k++;
+	}
+	return k;
+}
+
+/* Part: a line per thread. */
+static void dump_part_threads(const struct dump *d)
+{
+	static struct dump_task t[DUMP_TASKS];
+	int n = dump_tasks(d, t), i;
+
+	if (n < 0) {
+		dump_out("# DUMP pid=%d: /proc/%d/task: error %d", d->pid, d->pid, -n);
+		return;
+	}
+	dump_out("# DUMP pid=%d: %d threads", d->pid, n);
+	for (i = 0; i < n; i++)
+		dump_out("# DUMP pid=%d tid=%d: comm=%s state=%s wchan=%s", d->pid,
+			 t[i].tid, t[i].comm, t[i].state, t[i].wchan);
+}
+
+/* Part: the kernel stack of each thread; threads of one stack are listed. */
+static void dump_part_stacks(const struct dump *d)
+{
+	static struct dump_task t[DUMP_TASKS];
+	static struct {
+		uint64_t hash;
+		pid_t tid, also[16];
+		int nalso;
+	} u[64];
+	static char buf[16384];
+	int n = dump_tasks(d, t), nu = 0, left_out = 0, i, j, k, len;
+	char path[80], list[200];
+
+	for (i = 0; i < n; i++) {
+		uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+		char *line, *next;
+		int frames = 0;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stack", d->pid, t[i].tid);
+		len = dump_read(path, buf, sizeof(buf));
+		if (len < 0) {
+			snprintf(path, sizeof(path), "/proc/%d/task/%d", d->pid, t[i].tid);
+			if (access(path, F_OK))
+				continue;	/* gone */
+			dump_out("# DUMP pid=%d tid=%d: no stack: error %d (CONFIG_STACKTRACE?)",
+				 d->pid, t[i].tid, -len);
+			return;
+		}
+		for (k = 0; k < len; k++)
+			h = (h ^ (uint8_t)buf[k]) * 0x100000001b3ULL;
+		for (k = 0; k < nu && u[k].hash != h; k++)
+			;
+		if (k < nu) {
+			if (u[k].nalso < (int)ARRAY_SIZE(u[k].also))
+				u[k].also[u[k].nalso] = t[i].tid;
+			u[k].nalso++;
+			continue;
+		}
+		/* keep room for the lists of threads that share a stack */
+		if (nu == (int)ARRAY_SIZE(u) || dump_left < DUMP_STACK_LINES + 8) {
+			left_out++;
+			continue;
+		}
+		u[nu].hash = h;
+		u[nu].tid = t[i].tid;
+		u[nu].nalso = 0;
+		nu++;
+		if (!len)
+			dump_out("# DUMP pid=%d tid=%d: stack: (empty)", d->pid, t[i].tid);
+		for (line = buf; *line; line = next) {
+			char *p = line[0] == '[' ? strstr(line, "] ") : NULL;
+
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = 0;
+			else
+				next = line + strlen(line);
+			if (++frames <= DUMP_STACK_LINES)
+				dump_out("# DUMP pid=%d tid=%d: stack: %s", d->pid, t[i].tid,
+					 p ? p + 2 : line);
+		}
+		if (frames > DUMP_STACK_LINES)
+			dump_out("# DUMP pid=%d tid=%d: stack: (%d more frames)", d->pid,
+				 t[i].tid, frames - DUMP_STACK_LINES);
+	}
+	for (k = 0; k < nu; k++) {
+		int o = 0;
+
+		if (!u[k].nalso)
+			continue;
+		list[0] = 0;
+		for (j = 0; j < u[k].nalso && j < (int)ARRAY_SIZE(u[k].also) &&
+		     o < (int)sizeof(list) - 12; j++)
+			o += snprintf(list + o, sizeof(list) - o, " %d", u[k].also[j]);
+		dump_out("# DUMP pid=%d tid=%d: the same stack in tid%s%s", d->pid, u[k].tid,
+			 list, u[k].nalso > j ? " ..." : "");
+	}
+	if (left_out)
+		dump_out("# DUMP pid=%d: the stacks of %d more threads left out", d->pid,
+			 left_out);
+}
+
+/* What an io_uring's fdinfo says, line by line. */
+struct dump_fdinfo {
+	char sum[256];		/* " SqHead=1 SqTail=1 ..." */
+	int section;		/* 1 PollList, 2 CqOverflowList */
+	int npoll, nover, niowq;
+	char iowq[16][DUMP_LINE];
+};
+
+static void dump_fdinfo_line(void *arg, char *line)
+{
+	static const char * const keys[] = {
+		"SqHead", "SqTail", "CachedSqHead", "CqHead", "CqTail", "CachedCqTail",
+	};
+	struct dump_fdinfo *f = arg;
+	size_t i, n, o;
+	char *s;
+
+	if (!strncmp(line, "IoWq:", 5)) {
+		if (f->niowq < (int)ARRAY_SIZE(f->iowq)) {
+			for (s = line; *s; s++)
+				if (*s == '\t')
+					*s = ' ';
+			memcpy(f->iowq[f->niowq], line, strlen(line) + 1);
+		}
+		f->niowq++;
+		return;
+	}
+	if (line[0] == ' ' || line[0] == '\t') {
+		f->npoll += f->section == 1;
+		f->nover += f->section == 2;
+		return;
+	}
+	f->section = !strcmp(line, "PollList:") ? 1 :
+		     !strcmp(line, "CqOverflowList:") ? 2 : 0;
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		n = strlen(keys[i]);
+		o = strlen(f->sum);
+		if (!strncmp(line, keys[i], n) && line[n] == ':')
+			snprintf(f->sum + o, sizeof(f->sum) - o, " %s=%s", keys[i],
+				 line + n + 1 + strspn(line + n + 1, " \t"));
+	}
+}
+
+/*
+ * Part: the io_uring fds of the process: head and tail of the rings, and
+ * the IoWq: lines (io_wq_show_fdinfo()) of each io-wq using them, once.
+ * The rings another process passed on through fork() are left out: their
+ * io-wqs are of that process's tasks.
+ */
+static void dump_part_fdinfo(const struct dump *d)
+{
+	static int fds[8192], tids[DUMP_TASKS];
+	static struct dump_fdinfo f;
+	static char seen[128][64];
+	int nfd, ntid, nseen = 0, rings = 0, others = 0, dups = 0, i, j, k;
+	char path[80], link[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task", d->pid);
+	ntid = dump_list(path, tids, DUMP_TASKS);
+	snprintf(path, sizeof(path), "/proc/%d/fd", d->pid);
+	nfd = dump_list(path, fds, ARRAY_SIZE(fds));
+	if (nfd < 0) {
+		dump_out("# DUMP pid=%d: %s: error %d", d->pid, path, -nfd);
+		return;
+	}
+	for (i = 0; i < nfd; i++) {
+		bool mine = d->self;
+		int len, try;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->pid, fds[i]);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len < 0)
+			continue;
+		link[len] = 0;
+		if (strcmp(link, "anon_inode:[io_uring]"))
+			continue;
+		rings++;
+		/* without uring_lock (a trylock), fdinfo has no IoWq: lines */
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", d->pid, fds[i]);
+		for (try = 0; try < 3; try++) {
+			memset(&f, 0, sizeof(f));
+			if (dump_lines(path, dump_fdinfo_line, &f, 1) < 0 || f.niowq)
+				break;
+			iowq_sleep(0.02);
+		}
+		for (j = 0; j < f.niowq && j < (int)ARRAY_SIZE(f.iowq) && !mine; j++) {
+			const char *s = strstr(f.iowq[j], "pid=");
+			int owner = s ? atoi(s + 4) : 0;
+
+			/* 0: the owner has been reaped */
+			mine = !owner;
+			for (k = 0; k < ntid && !mine; k++)
+				mine = tids[k] == owner;
+		}
+		if (!mine && f.niowq) {
+			others++;
+			continue;
+		}
+		dump_out("# DUMP pid=%d fd=%d: ring%s polls=%d overflow=%d%s", d->pid,
+			 fds[i], f.sum, f.npoll, f.nover,
+			 f.niowq ? "" : " (no IoWq: line: no io-wq, or uring_lock busy)");
+		for (j = 0; j < f.niowq && j < (int)ARRAY_SIZE(f.iowq); j++) {
+			const char *l = f.iowq[j], *alive = strstr(l, " alive=");
+			int keylen = alive ? alive - l : (int)strlen(l);
+
+			/* one io-wq serves all rings of its task: once is enough */
+			for (k = 0; k < nseen; k++)
+				if ((int)strlen(seen[k]) == keylen && !strncmp(seen[k], l, keylen))
+					break;
+			if (k < nseen) {
+				dups++;
+				continue;
+			}
+			if (nseen < (int)ARRAY_SIZE(seen) && keylen < (int)sizeof(seen[0])) {
+				memcpy(seen[nseen], l, keylen);
+				seen[nseen++][keylen] = 0;
+			}
+			dump_out("# DUMP pid=%d fd=%d: %s", d->pid, fds[i], l);
+		}
+	}
+	if (!rings)
+		dump_out("# DUMP pid=%d: no io_uring fd", d->pid);
+	if (others)
+		dump_out("# DUMP pid=%d: %d io_uring fds of the parent's threads left out",
+			 d->pid, others);
+	if (dups)
+		dump_out("# DUMP pid=%d: %d IoWq: lines shown for an earlier fd left out",
+			 d->pid, dups);
+}
+
+/*
+ * Part: the sysrq keys of --sysrq (w: blocked tasks), and the kernel log
+ * from a mark written before them: with loglevel=5 the console does not
+ * show what sysrq prints at KERN_INFO.
+ */
+static void dump_part_sysrq(const struct dump *d)
+{
+	char mark[128], *buf, *from = NULL, *s, *e;
+	int fd, i, size, len, keys = 0;
+
+	snprintf(mark, sizeof(mark), "<6>iowq_stress: seed %llu: dump %d of pid %d\n",
+		 (unsigned long long)opt.seed, d->nr, d->pid);
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, mark, strlen(mark)) < 0)
+		mark[3] = 0;
+	if (fd >= 0)
+		close(fd);
+	mark[strcspn(mark, "\n")] = 0;
+	for (i = 0; opt.sysrq[i]; i++) {
+		fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0 && write(fd, &opt.sysrq[i], 1) == 1)
+			dump_out("# DUMP sysrq-%c: written to /proc/sysrq-trigger",
+				 opt.sysrq[i]), keys++;
+		else
+			dump_out("# DUMP sysrq-%c: /proc/sysrq-trigger: error %d", opt.sysrq[i],
+				 errno);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!mark[3] && !keys)
+		return;
+	size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	if (size <= 0) {
+		dump_out("# DUMP klog: no kernel log (error %d)", errno);
+		return;
+	}
+	buf = mmap(NULL, size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	if (buf == MAP_FAILED)
+		return;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
+	if (len <= 0) {
+		dump_out("# DUMP klog: no kernel log (error %d)", errno);
+		return;
+	}
+	buf[len] = 0;
+	/* after the last mark; without one, from the last sysrq header */
+	for (s = buf; (s = strstr(s, mark[3] ? mark + 3 : "sysrq: ")); s++)
+		from = s;
+	if (!from) {
+		dump_out("# DUMP klog: the mark is not in the kernel log");
+		return;
+	}
+	if (mark[3])
+		from = strchr(from, '\n') ? strchr(from, '\n') + 1 : from + strlen(from);
+	else
+		while (from > buf && from[-1] != '\n')
+			from--;
+	for (s = from; *s; s = e) {
+		e = strchr(s, '\n');
+		e = e ? e + 1 : s + strlen(s);
+		dump_out("# DUMP klog: %.*s", (int)(e - s - (e[-1] == '\n')), s);
+	}
+}
+
+static char dump_trace_ring[DUMP_TRACE_LINES][DUMP_LINE];
+
+static void dump_trace_line(void *arg, char *line)
+{
+	long *n = arg;
+
+	if (line[0] == '#')
+		return;
+	memcpy(dump_trace_ring[*n % DUMP_TRACE_LINES], line, strlen(line) + 1);
+	(*n)++;
+}
+
+/* Part: the end of the trace, if io_wq events are enabled. */
+static void dump_part_trace(const struct dump *d)
+{
+	static const char * const dirs[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+	};
+	char path[96], en[8];
+	long n = 0, i;
+	size_t k;
+	int ret;
+
+	(void)d;
+	for (k = 0; k < ARRAY_SIZE(dirs); k++) {
+		snprintf(path, sizeof(path), "%s/trace", dirs[k]);
+		if (!access(path, R_OK))
+			break;
+	}
+	if (k == ARRAY_SIZE(dirs)) {
+		dump_out("# DUMP trace: no tracefs");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/events/io_wq/enable", dirs[k]);
+	if (dump_read(path, en, sizeof(en)) <= 0) {
+		dump_out("# DUMP trace: no io_wq events (no %s)", path);
+		return;
+	}
+	if (en[0] == '0') {
+		dump_out("# DUMP trace: io_wq events not enabled (%s)", path);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/trace", dirs[k]);
+	ret = dump_lines(path, dump_trace_line, &n, DUMP_SECS - 1);
+	dump_out("# DUMP trace: the last %ld of %ld lines of %s%s",
+		 n < DUMP_TRACE_LINES ? n : DUMP_TRACE_LINES, n, path,
+		 ret > 0 ? " (not read to its end in time: not its last lines)" :
+		 ret < 0 ? " (read error)" : "");
+	for (i = n > DUMP_TRACE_LINES ? n - DUMP_TRACE_LINES : 0; i < n; i++)
+		dump_out("# DUMP trace: %s", dump_trace_ring[i % DUMP_TRACE_LINES]);
+}
+
+/*
+ * Run @fn, a part of a dump, in a child whose stdout is a pipe, and copy
+ * its lines (at most @max) to ours until it ends or DUMP_SECS pass; then
+ * it is killed, and left behind if even SIGKILL does not end it (a wait
+ * in the kernel that is not killable).
+ */
+static void dump_run(const struct dump *d, const char *what, int max,
+		     void (*fn)(const struct dump *d))
+{
+	char buf[4096], line[DUMP_LINE + 64];
+	int fds[2], len = 0, lines = 0, status, n, i;
+	bool timed_out = false;
+	double end;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC)) {
+		say("# DUMP pid=%d: %s: pipe: %s\n", d->pid, what, strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		say("# DUMP pid=%d: %s: fork: %s\n", d->pid, what, strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	if (!pid) {
+		signal(SIGALRM, SIG_DFL);
+		alarm(DUMP_SECS + 5);
+		if (dup2(fds[1], 1) < 0)
+			_exit(1);
+#ifdef SYS_close_range
+		/* no copy of a pipe of fork_main() to delay its EOF */
+		syscall(SYS_close_range, 3, ~0U, 0);
+#endif
+		dump_left = max;
+		dump_cut = 0;
+		fn(d);
+		if (dump_cut) {
+			dump_left = 1;
+			dump_out("# DUMP pid=%d: %s: %d more lines left out", d->pid, what,
+				 dump_cut);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	end = iowq_now() + DUMP_SECS;
+	for (;;) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		double left = end - iowq_now();
+
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		n = read(fds[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (len < (int)sizeof(line) - 1)
+					line[len++] = buf[i];
+				continue;
+			}
+			line[len] = 0;
+			len = 0;
+			/* (+1: the child's own line on what it left out) */
+			if (lines++ <= max)
+				say("%s\n", line);
+		}
+	}
+	close(fds[0]);
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		say("# DUMP pid=%d: %s: not done in %d s (blocked on the stuck task?): killed\n",
+		    d->pid, what, DUMP_SECS);
+	}
+	for (i = 0; i < 100 && !waitpid(pid, &status, WNOHANG); i++)
+		iowq_sleep(0.01);
+	if (i == 100)
+		say("# DUMP pid=%d: %s: its process %d does not end: left behind\n", d->pid,
+		    what, pid);
+}
+
+static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Dump what process @pid (a child of ours, or this process) is doing, its
+ * thread @focus and that thread's io-wq workers first, and why (@fmt).
+ * Called where a time bound is found broken, before the process is killed
+ * or reaped (in the thread that found it: the threads whose latencies are
+ * measured, or that hold a ring's lock, use dump_self_later()).  At most
+ * --dumps per run, a process at most once per 10 s (the first of a series
+ * of late requests tells the most); the time it takes does not count for
+ * the global alarm.
+ */
+static void dump_stuck(pid_t pid, pid_t focus, const char *fmt, ...)
+{
+	static struct {
+		pid_t pid;
+		double t;
+	} last[16];
+	static int nr_dumps;
+	static bool told;
+	struct dump d = { .pid = pid, .focus = focus, .self = pid == getpid() };
+	unsigned int alarm_left;
+	char why[256], phase[128];
+	double t0;
+	va_list ap;
+	int i;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&dump_lock);
+	t0 = iowq_now();
+	for (i = 0; i < nr_dumps && i < (int)ARRAY_SIZE(last); i++)
+		if (last[i].pid == pid && t0 - last[i].t < 10)
+			goto out;
+	if (nr_dumps >= opt.dumps) {
+		if (opt.dumps && !told)
+			say("# DUMP: no more dumps in this run (--dumps %d)\n", opt.dumps);
+		told = true;
+		goto out;
+	}
+	d.nr = ++nr_dumps;
+	last[(d.nr - 1) % ARRAY_SIZE(last)].pid = pid;
+	last[(d.nr - 1) % ARRAY_SIZE(last)].t = t0;
+	alarm_left = alarm(0);
+	say("# DUMP pid=%d: dump %d of at most %d (seed %llu, t=%.1fs): %s\n", pid, d.nr,
+	    opt.dumps, (unsigned long long)opt.seed, t0 - t_start, why);
+	if (hotplug_on && hp && hp_pid > 0)
+		say("# DUMP hotplug: process %d %s\n", hp_pid,
+		    hotplug_phase(phase, sizeof(phase)));
+	dump_run(&d, "threads", DUMP_THREAD_LINES, dump_part_threads);
+	dump_run(&d, "stacks", DUMP_STACKS_LINES, dump_part_stacks);
+	/* CPU hotplug in progress: where the hotplug process is */
+	if (hotplug_on && hp && hp_pid > 0 && hp_pid != pid &&
+	    __atomic_load_n(&hp->busy, __ATOMIC_SEQ_CST)) {
+		struct dump h = { .pid = hp_pid, .focus = hp_pid, .nr = d.nr };
+
+		dump_run(&h, "threads", 4, dump_part_threads);
+		dump_run(&h, "stacks", DUMP_STACK_LINES + 4, dump_part_stacks);
+	}
+	if (opt.sysrq[0])
+		dump_run(&d, "sysrq", DUMP_KLOG_LINES, dump_part_sysrq);
+	dump_run(&d, "trace", DUMP_TRACE_LINES + 2, dump_part_trace);
+	/* last: reading an io_uring's fdinfo takes its locks */
+	dump_run(&d, "fdinfo", DUMP_FDINFO_LINES, dump_part_fdinfo);
+	say("# DUMP pid=%d: end of dump %d (%.1f s)\n", pid, d.nr, iowq_now() - t0);
+	if (alarm_left)
+		alarm(alarm_left + (unsigned int)(iowq_now() - t0) + 1);
+out:
+	pthread_mutex_unlock(&dump_lock);
+}
+
+static pthread_mutex_t dump_req_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	bool on;
+	pid_t focus;
+	char why[200];
+} dump_req;
+
+/*
+ * Dump this process, for a thread whose latencies are measured (a dump
+ * takes a second or more) or that holds a ring's lock: the main thread
+ * does it (dump_requested()) within 20 ms, while that thread goes on.
+ * Once the run stops, the main thread waits for the others: the caller
+ * dumps then.
+ */
+static void dump_self_later(pid_t focus, const char *fmt, ...)
+{
+	char why[sizeof(dump_req.why)];
+	bool now;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&dump_req_lock);
+	now = atomic_load(&stop_flag);
+	if (!now && !dump_req.on) {
+		dump_req.on = true;
+		dump_req.focus = focus;
+		memcpy(dump_req.why, why, sizeof(why));
+	}
+	pthread_mutex_unlock(&dump_req_lock);
+	if (now)
+		dump_stuck(getpid(), focus, "%s", why);
+}
+
+/* The main thread: the dump another thread asked for, if any. */
+static void dump_requested(void)
+{
+	char why[sizeof(dump_req.why)];
+	pid_t focus;
+	bool on;
+
+	pthread_mutex_lock(&dump_req_lock);
+	on = dump_req.on;
+	focus = dump_req.focus;
+	memcpy(why, dump_req.why, sizeof(why));
+	dump_req.on = false;
+	pthread_mutex_unlock(&dump_req_lock);
+	if (on)
+		dump_stuck(getpid(), focus, "%s", why);
+}
+
+/* The end of the run: set stop_flag, then dump what was asked for. */
+static void stop_run(void)
+{
+	pthread_mutex_lock(&dump_req_lock);
+	atomic_store(&stop_flag, 1);
+	pthread_mutex_unlock(&dump_req_lock);
+	dump_requested();
 }
 
 /* ---- the ordered files -------------------------------------------------- */
@@ -2725,10 +3715,15 @@ static void print_usage(const char *prog)
 		"usage: %s [--seed N] [--seconds S] [--threads T] [--hang S]\n"
 		"          [--exit-bound S] [--order auto|task|node] [--no-hotplug]\n"
 		"          [--no-fork] [--no-signals] [--no-cancel-all]\n"
-		"          [--live-bound S] [--live-scale F] [--no-liveness] [--verbose]\n"
+		"          [--live-bound S] [--live-scale F] [--no-liveness]\n"
+		"          [--dumps N] [--sysrq KEYS] [--verbose]\n"
 		"  --live-bound S   latency bound of the liveness invariant (default 3 s),\n"
 		"                   multiplied by --live-scale (default: 10 on a kernel\n"
-		"                   with KASAN, lockdep or kmemleak, 1 otherwise)\n", prog);
+		"                   with KASAN, lockdep or kmemleak, 1 otherwise)\n"
+		"  --dumps N        dumps of stuck processes per run (default 3, 0: none)\n"
+		"  --sysrq KEYS     sysrq keys a dump writes (default w; any of %s,\n"
+		"                   \"\" none; t floods a debug kernel's console)\n",
+		prog, DUMP_SYSRQ_KEYS);
 	exit(2);
 }
 
@@ -2749,6 +3744,8 @@ static void parse_args(int argc, char **argv)
 		{ "live-scale", required_argument, NULL, 'M' },
 		{ "no-liveness", no_argument, NULL, 'N' },
 		{ "repro-cancel-chain", no_argument, NULL, 'R' },
+		{ "dumps", required_argument, NULL, 'D' },
+		{ "sysrq", required_argument, NULL, 'Q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -2801,6 +3798,15 @@ static void parse_args(int argc, char **argv)
 		case 'R':
 			opt.repro = true;
 			break;
+		case 'D':
+			opt.dumps = atoi(optarg);
+			break;
+		case 'Q':
+			if (strlen(optarg) >= sizeof(opt.sysrq) ||
+			    strspn(optarg, DUMP_SYSRQ_KEYS) != strlen(optarg))
+				print_usage(argv[0]);
+			strcpy(opt.sysrq, optarg);
+			break;
 		case 'v':
 			opt.verbose = true;
 			break;
@@ -2810,7 +3816,7 @@ static void parse_args(int argc, char **argv)
 	}
 	if (optind < argc || opt.seconds <= 0 || opt.threads < 1 ||
 	    opt.threads > MAX_SLOTS || opt.hang < 1 || opt.live_bound <= 0 ||
-	    opt.live_scale < 0)
+	    opt.live_scale < 0 || opt.dumps < 0)
 		print_usage(argv[0]);
 	if (!have_seed) {
 		struct timespec ts;
@@ -2855,6 +3861,8 @@ static void reap_slot(struct slot *s)
 static void service_rings(double now, bool hang_check)
 {
 	struct sring *todo[MAX_RINGS];
+	pid_t focus = 0;
+	bool hung = false;
 	int i, n = 0;
 
 	pthread_mutex_lock(&rings_lock);
@@ -2865,14 +3873,20 @@ static void service_rings(double now, bool hang_check)
 			continue;
 		if (r->owner < 0 || r->shared)
 			ring_service(r, r->owner < 0 && !r->shared, 0);
-		if (hang_check)
-			ring_hang_check(r, now);
+		if (hang_check && ring_hang_check(r, now) && !hung) {
+			hung = true;
+			if (r->owner >= 0)
+				focus = atomic_load(&slots[r->owner].tid);
+		}
 		if (r->owner < 0 && !r->shared && r->keep_for < 0 && !r->inflight &&
 		    n < MAX_RINGS)
 			todo[n++] = r;
 		pthread_mutex_unlock(&r->lock);
 	}
 	pthread_mutex_unlock(&rings_lock);
+	if (hung)
+		dump_stuck(getpid(), focus, "requests pending for more than %.0f s",
+			   opt.hang);
 	for (i = 0; i < n; i++)
 		ring_close(todo[i]);
 }
@@ -2911,9 +3925,14 @@ static void *closer_main(void *arg)
 		if (!r)
 			continue;
 		if (!ring_drain(r, &p, NULL)) {
+			bool hung;
+
 			pthread_mutex_lock(&r->lock);
-			ring_hang_check(r, iowq_now() + opt.hang);
+			hung = ring_hang_check(r, iowq_now() + opt.hang);
 			pthread_mutex_unlock(&r->lock);
+			if (hung)
+				dump_stuck(getpid(), 0, "ring %d: requests left after a drain",
+					   r->id);
 		}
 		ring_close(r);
 	}
@@ -3024,6 +4043,9 @@ int main(int argc, char **argv)
 				s->hb_reported = true;
 				violation("thread %d (slot %d gen %d) made no progress for %.0f s",
 					  atomic_load(&s->tid), i, s->gen, opt.hang);
+				dump_stuck(getpid(), atomic_load(&s->tid),
+					   "thread %d made no progress",
+					   atomic_load(&s->tid));
 			}
 		}
 		if (live.started && !live.hb_reported &&
@@ -3031,7 +4053,11 @@ int main(int argc, char **argv)
 			live.hb_reported = true;
 			violation_cat(V_LIVE, "liveness thread %d made no progress for %.0f s",
 				      atomic_load(&live.tid), opt.hang);
+			dump_stuck(getpid(), atomic_load(&live.tid),
+				   "liveness thread %d made no progress",
+				   atomic_load(&live.tid));
 		}
+		dump_requested();
 		service_rings(now, now - last_check >= 1);
 		if (now - last_check >= 1) {
 			last_check = now;
@@ -3045,7 +4071,7 @@ int main(int argc, char **argv)
 	}
 
 	/* teardown */
-	atomic_store(&stop_flag, 1);
+	stop_run();
 	say("# stopping after %.1f s\n", iowq_now() - t_start);
 	for (i = 0; i < opt.threads; i++) {
 		struct slot *s = &slots[i];
@@ -3058,6 +4084,8 @@ int main(int argc, char **argv)
 		if (s->started && atomic_load(&s->running)) {
 			violation_cat(V_EXIT, "thread %d (slot %d) did not stop within %.0f s",
 				      atomic_load(&s->tid), i, opt.hang);
+			dump_stuck(getpid(), atomic_load(&s->tid), "thread %d did not stop",
+				   atomic_load(&s->tid));
 			printf("not ok 1 cqe: stopping the threads hung\n");
 			printf("# seed=%llu: FAIL\n", (unsigned long long)opt.seed);
 			fflush(stdout);
@@ -3079,6 +4107,7 @@ int main(int argc, char **argv)
 
 		if (iowq_join(live.th, live.bound + 2 * opt.hang + 10)) {
 			violation_cat(V_LIVE, "the liveness thread did not end");
+			dump_stuck(getpid(), tid, "the liveness thread did not end");
 			printf("not ok 5 liveness: ending the liveness thread hung\n");
 			printf("# seed=%llu: FAIL\n", (unsigned long long)opt.seed);
 			fflush(stdout);
@@ -3094,6 +4123,7 @@ int main(int argc, char **argv)
 	pthread_create(&closer, NULL, closer_main, NULL);
 	if (iowq_join(closer, 2 * opt.hang + 10)) {
 		violation("closing the rings hung");
+		dump_stuck(getpid(), 0, "closing the rings hung");
 		printf("not ok 1 cqe: closing the rings hung\n");
 		fflush(stdout);
 		_exit(KSFT_FAIL);
@@ -3107,9 +4137,11 @@ int main(int argc, char **argv)
 	while (check_dead(now = iowq_now(), &workers) && now < t_end + 600)
 		iowq_sleep(0.1);
 	n = iowq_wait_workers(0, 0, 0, opt.exit_bound);
-	if (n)
+	if (n) {
 		violation_cat(V_EXIT, "%d io-wq worker(s) left %.0f s after every submitter ended",
 			      n, opt.exit_bound);
+		dump_stuck(getpid(), 0, "%d io-wq worker(s) left at the end", n);
+	}
 
 	check_files(&nrecs);
 	v_cqe = atomic_load(&nr_vcat[V_CQE]);
