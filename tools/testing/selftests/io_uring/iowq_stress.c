@@ -80,8 +80,10 @@
  * "# DUMP " lines (dump_stuck()), taken before anything is killed: each
  * thread of the stuck process with its state, wchan and kernel stack, a
  * sysrq (w: blocked tasks; --sysrq) and the kernel log lines it made, the
- * end of the trace if io_wq events are enabled (e.g. trace_event=io_wq:*
- * on the kernel command line) and the IoWq: lines of its rings' fdinfo.
+ * last io_wq events of the stuck thread's io-wq if the events are enabled
+ * (e.g. trace_event=io_wq:* on the kernel command line) and the IoWq:
+ * lines of its rings' fdinfo.  A thread whose ring does not drain after
+ * its cancel and releases dumps itself before it closes the ring.
  * At most --dumps (3) per run, a process at most once per 10 s.
  */
 #include <getopt.h>
@@ -1265,6 +1267,7 @@ static void heartbeat(struct slot *s)
 static bool ring_drain(struct sring *r, struct prng *p, struct slot *s)
 {
 	double end = iowq_now() + opt.hang;
+	int inflight;
 
 	pthread_mutex_lock(&r->lock);
 	if (r->inflight && opt.cancel_all && prep_op(r, p, NULL, OP_CANCEL_ANY))
@@ -1275,8 +1278,17 @@ static bool ring_drain(struct sring *r, struct prng *p, struct slot *s)
 			heartbeat(s);
 		ring_service(r, true, 0.05);
 	}
+	inflight = r->inflight;
 	pthread_mutex_unlock(&r->lock);
-	return !r->inflight;
+	/*
+	 * Dump now, while the requests are still where they are stuck: the
+	 * caller closes the ring next, which cancels them.
+	 */
+	if (inflight)
+		dump_stuck(getpid(), iowq_gettid(),
+			   "ring %d: %d request(s) in flight %.0f s after its cancel and releases",
+			   r->id, inflight, opt.hang);
+	return !inflight;
 }
 
 static void pick_weights(struct prng *p, int *w)
@@ -2624,7 +2636,7 @@ static int hotplug_stop(void)
 #define DUMP_STACK_LINES	24	/* frames of a stack */
 #define DUMP_STACKS_LINES	200	/* stack lines of a process */
 #define DUMP_KLOG_LINES		120
-#define DUMP_TRACE_LINES	200
+#define DUMP_TRACE_LINES	400
 #define DUMP_FDINFO_LINES	80
 #define DUMP_LINE		320	/* longer lines are cut */
 #define DUMP_SYSRQ_KEYS		"dlmqtw"	/* those that only print */
@@ -3109,28 +3121,39 @@ static void dump_part_sysrq(const struct dump *d)
 
 static char dump_trace_ring[DUMP_TRACE_LINES][DUMP_LINE];
 
+struct dump_trace {
+	long n;
+	char owner[32];		/* "owner PID ": the focus thread's io-wq only */
+};
+
 static void dump_trace_line(void *arg, char *line)
 {
-	long *n = arg;
+	struct dump_trace *t = arg;
 
-	if (line[0] == '#')
+	if (line[0] == '#' || (t->owner[0] && !strstr(line, t->owner)))
 		return;
-	memcpy(dump_trace_ring[*n % DUMP_TRACE_LINES], line, strlen(line) + 1);
-	(*n)++;
+	memcpy(dump_trace_ring[t->n % DUMP_TRACE_LINES], line, strlen(line) + 1);
+	t->n++;
 }
 
-/* Part: the end of the trace, if io_wq events are enabled. */
+/*
+ * Part: the end of the trace, if io_wq events are enabled: the events of
+ * the focus thread's own io-wq (its tid is the owner), from as far back as
+ * the ring holds them, so that what happened at the stop is still there.
+ */
 static void dump_part_trace(const struct dump *d)
 {
 	static const char * const dirs[] = {
 		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
 	};
+	struct dump_trace t = { 0 };
 	char path[96], en[8];
-	long n = 0, i;
+	long i;
 	size_t k;
 	int ret;
 
-	(void)d;
+	if (d->focus > 0)
+		snprintf(t.owner, sizeof(t.owner), "owner %d ", d->focus);
 	for (k = 0; k < ARRAY_SIZE(dirs); k++) {
 		snprintf(path, sizeof(path), "%s/trace", dirs[k]);
 		if (!access(path, R_OK))
@@ -3150,12 +3173,13 @@ static void dump_part_trace(const struct dump *d)
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/trace", dirs[k]);
-	ret = dump_lines(path, dump_trace_line, &n, DUMP_SECS - 1);
-	dump_out("# DUMP trace: the last %ld of %ld lines of %s%s",
-		 n < DUMP_TRACE_LINES ? n : DUMP_TRACE_LINES, n, path,
+	ret = dump_lines(path, dump_trace_line, &t, DUMP_SECS - 1);
+	dump_out("# DUMP trace: the last %ld of %ld lines%s%s of %s%s",
+		 t.n < DUMP_TRACE_LINES ? t.n : DUMP_TRACE_LINES, t.n,
+		 t.owner[0] ? " with " : "", t.owner, path,
 		 ret > 0 ? " (not read to its end in time: not its last lines)" :
 		 ret < 0 ? " (read error)" : "");
-	for (i = n > DUMP_TRACE_LINES ? n - DUMP_TRACE_LINES : 0; i < n; i++)
+	for (i = t.n > DUMP_TRACE_LINES ? t.n - DUMP_TRACE_LINES : 0; i < t.n; i++)
 		dump_out("# DUMP trace: %s", dump_trace_ring[i % DUMP_TRACE_LINES]);
 }
 
@@ -4075,7 +4099,8 @@ int main(int argc, char **argv)
 	say("# stopping after %.1f s\n", iowq_now() - t_start);
 	for (i = 0; i < opt.threads; i++) {
 		struct slot *s = &slots[i];
-		double end = iowq_now() + opt.hang;
+		/* beyond ring_drain()'s own bound, which dumps first */
+		double end = iowq_now() + opt.hang + 15;
 
 		while (s->started && atomic_load(&s->running) && iowq_now() < end) {
 			service_rings(iowq_now(), false);
@@ -4083,7 +4108,7 @@ int main(int argc, char **argv)
 		}
 		if (s->started && atomic_load(&s->running)) {
 			violation_cat(V_EXIT, "thread %d (slot %d) did not stop within %.0f s",
-				      atomic_load(&s->tid), i, opt.hang);
+				      atomic_load(&s->tid), i, opt.hang + 15);
 			dump_stuck(getpid(), atomic_load(&s->tid), "thread %d did not stop",
 				   atomic_load(&s->tid));
 			printf("not ok 1 cqe: stopping the threads hung\n");
