@@ -215,10 +215,8 @@ static void violation_cat(int cat, const char *fmt, ...)
 }
 
 /* What a stuck process was doing, before it is killed: see below. */
-static void dump_stuck(pid_t pid, pid_t focus, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void dump_self_later(pid_t focus, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void dump_stuck(pid_t pid, pid_t focus, const char *fmt, ...);
+static void dump_self_later(pid_t focus, const char *fmt, ...);
 
 /* ---- PRNG: splitmix64, one stream per thread ---------------------------- */
 
@@ -2656,8 +2654,6 @@ struct dump_task {
 
 /* In a part's child: lines it may still print, lines it left out. */
 static int dump_left, dump_cut;
-
-static void dump_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* In a part's child: one line to the parent (stdout is the pipe). */
 static void dump_out(const char *fmt, ...)
