@@ -2355,29 +2355,6 @@ static const char *child_phase(int scen, const struct child_io *io, char *buf,
 	return buf;
 }
 
-/*
- * Wait up to @secs for child @pid; returns its wait status, or -1 if it
- * did not end in time (unlike iowq_waitpid(), it is left running: the
- * caller dumps it first).
- */
-static int wait_child(pid_t pid, double secs)
-{
-	double end = iowq_now() + secs;
-	int status;
-
-	for (;;) {
-		pid_t ret = waitpid(pid, &status, WNOHANG);
-
-		if (ret == pid)
-			return status;
-		if (ret < 0 && errno != EINTR)
-			return -1;
-		if (iowq_now() > end)
-			return -1;
-		iowq_sleep(0.01);
-	}
-}
-
 static void *fork_main(void *arg)
 {
 	struct prng p;
@@ -2439,9 +2416,9 @@ static void *fork_main(void *arg)
 			}
 			kill(pid, SIGKILL);
 		}
-		status = wait_child(pid, opt.hang);
+		status = iowq_wait_child(pid, opt.hang);
 		child_io_read(&cio, rp[0]);
-		if (status == -1) {
+		if (status < 0) {
 			child_phase(scen, &cio, phase, sizeof(phase));
 			violation_cat(V_EXIT,
 				      "child %d (%s) did not end within %.0f s (%.1f s after its fork; %s)",
@@ -2588,8 +2565,8 @@ static int hotplug_stop(void)
 	if (hp_pid < 0)
 		return 0;
 	close(hp_fd);
-	status = wait_child(hp_pid, opt.hang);
-	if (status == -1) {
+	status = iowq_wait_child(hp_pid, opt.hang);
+	if (status < 0) {
 		hotplug_phase(phase, sizeof(phase));
 		violation_cat(V_HOTPLUG, "hotplug process %d did not end within %.0f s (%s)",
 			      hp_pid, opt.hang, phase);

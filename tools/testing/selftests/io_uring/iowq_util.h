@@ -548,10 +548,11 @@ static inline int iowq_touch(struct io_uring *ring)
 /* ---- processes --------------------------------------------------------- */
 
 /*
- * Wait up to @secs for child @pid; returns its wait status, or -1 if it
- * did not finish in time (it is then killed and reaped).
+ * Wait up to @secs for child @pid; returns its wait status, -ETIMEDOUT if
+ * it did not finish in time (it is left running, e.g. to be looked at), or
+ * -1 if it cannot be waited for.
  */
-static inline int iowq_waitpid(pid_t pid, double secs)
+static inline int iowq_wait_child(pid_t pid, double secs)
 {
 	double end = iowq_now() + secs;
 	int status;
@@ -563,13 +564,26 @@ static inline int iowq_waitpid(pid_t pid, double secs)
 			return status;
 		if (ret < 0 && errno != EINTR)
 			return -1;
-		if (iowq_now() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
+		if (iowq_now() > end)
+			return -ETIMEDOUT;
 		iowq_sleep(0.01);
 	}
+}
+
+/*
+ * Wait up to @secs for child @pid; returns its wait status, or -1 if it
+ * did not finish in time (it is then killed and reaped).
+ */
+static inline int iowq_waitpid(pid_t pid, double secs)
+{
+	int status = iowq_wait_child(pid, secs);
+
+	if (status == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return -1;
+	}
+	return status;
 }
 
 /* pthread_join with a deadline; 0 or -ETIMEDOUT. */
