@@ -312,6 +312,30 @@ static int count_workers(void)
 }
 
 /*
+ * The number after @key (a line's start, "\n" included) in the first 8 KiB
+ * of the file at @path: one read(), cheap however often it is called.
+ */
+static unsigned long long proc_number(const char *path, const char *key)
+{
+	char buf[8192], *p;
+	ssize_t len;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		die("open %s: %s", path, strerror(errno));
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		die("read %s: %s", path, len ? strerror(errno) : "empty");
+	buf[len] = '\0';
+	p = strstr(buf, key);
+	if (!p)
+		die("no %s line in the first %zd bytes of %s", key + 1, len, path);
+	return strtoull(p + strlen(key), NULL, 10);
+}
+
+/*
  * Threads of this process, from the Threads: line of /proc/self/status:
  * cheap whatever their number.  (Listing /proc/self/task every ms took
  * half a CPU at 256 threads under QEMU, and a fan-out's watcher thread
@@ -319,43 +343,13 @@ static int count_workers(void)
  */
 static int count_tasks(void)
 {
-	char buf[4096], *p;
-	ssize_t len;
-	int fd;
-
-	fd = open("/proc/self/status", O_RDONLY);
-	if (fd < 0)
-		die("open /proc/self/status: %s", strerror(errno));
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		die("read /proc/self/status: %s", len ? strerror(errno) : "empty");
-	buf[len] = '\0';
-	p = strstr(buf, "\nThreads:");
-	if (!p)
-		die("no Threads: line in /proc/self/status");
-	return atoi(p + strlen("\nThreads:"));
+	return proc_number("/proc/self/status", "\nThreads:");
 }
 
 /* Context switches of the whole system, from /proc/stat's ctxt line. */
 static unsigned long long read_ctxt(void)
 {
-	char buf[8192], *p;
-	ssize_t len;
-	int fd;
-
-	fd = open("/proc/stat", O_RDONLY);
-	if (fd < 0)
-		die("open /proc/stat: %s", strerror(errno));
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		die("read /proc/stat: %s", len ? strerror(errno) : "empty");
-	buf[len] = '\0';
-	p = strstr(buf, "\nctxt ");
-	if (!p)
-		die("no ctxt line in the first %zd bytes of /proc/stat", len);
-	return strtoull(p + strlen("\nctxt "), NULL, 10);
+	return proc_number("/proc/stat", "\nctxt ");
 }
 
 /*
