@@ -388,6 +388,24 @@ def fmt(v):
     return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
 
 
+def table_lines(rows, metric_width, unit=True):
+    """A table of make bench rows: workload, metric, (unit,) each kernel's
+    median and the ratio; as wide as the longest workload name, never
+    narrower than 16 columns (and metric_width for the metric)."""
+    ww = max([16] + [len(r["workload"]) for r in rows])
+    mw = max([metric_width] + [len(r["metric"]) for r in rows])
+    u = f" {'unit':<8}" if unit else ""
+    lines = [f"{'workload':<{ww}} {'metric':<{mw}}{u} {'6.1':>7} {'ours':>7} {'ratio':>6}"]
+    lines.append("-" * len(lines[-1]))
+    for r in rows:
+        ratio = "(ref)" if r["workload"] == "nop-inline" else (
+            "" if r["better"] == "info" else f"{float(r['ratio']):.2f}")
+        u = f" {r['unit']:<8}" if unit else ""
+        lines.append(f"{r['workload']:<{ww}} {r['metric']:<{mw}}{u} "
+                     f"{fmt(r['stock_median']):>7} {fmt(r['ours_median']):>7} {ratio:>6}")
+    return lines
+
+
 def bench_table(csv_path, out):
     """series/bench.txt from a `make bench` results.csv, for the cover letter."""
     import csv
@@ -408,18 +426,7 @@ def bench_table(csv_path, out):
              ""]
     rows = [r for r in rows
             if r["better"] != "info" or r["metric"] in ("workers", "slowdown")]
-    # As wide as the longest name (fanout-fifo-128-unpinned, wakeup-lat's
-    # other-proc-timer-p99), never narrower than before.
-    ww = max([16] + [len(r["workload"]) for r in rows])
-    mw = max([11] + [len(r["metric"]) for r in rows])
-    lines.append(f"{'workload':<{ww}} {'metric':<{mw}} {'unit':<8} {'6.1':>7} {'ours':>7} "
-                 f"{'ratio':>6}")
-    lines.append("-" * len(lines[-1]))
-    for r in rows:
-        ratio = "(ref)" if r["workload"] == "nop-inline" else (
-            "" if r["better"] == "info" else f"{float(r['ratio']):.2f}")
-        lines.append(f"{r['workload']:<{ww}} {r['metric']:<{mw}} {r['unit']:<8} "
-                     f"{fmt(r['stock_median']):>7} {fmt(r['ours_median']):>7} {ratio:>6}")
+    lines += table_lines(rows, 11)
     lines += ["",
               "nop-inline never reaches io-wq: its ratio shows how much the text layout",
               "of the two kernels alone moves TCG numbers; 'workers' is the number of",
@@ -445,15 +452,8 @@ def bench_table(csv_path, out):
                   "fixed-path rows (NOPs, reads, writes, fio) to within 1%, the fan-outs to",
                   "within a few percent (README, 'Cost rows').",
                   ""]
-        sel = [r for r in cost if r["metric"] == "insn/op" or r["workload"] == "host(cost)"]
-        ww = max([16] + [len(r["workload"]) for r in sel])
-        lines.append(f"{'workload':<{ww}} {'metric':<8} {'6.1':>7} {'ours':>7} {'ratio':>6}")
-        lines.append("-" * len(lines[-1]))
-        for r in sel:
-            ratio = "(ref)" if r["workload"] == "nop-inline" else (
-                "" if r["better"] == "info" else f"{float(r['ratio']):.2f}")
-            lines.append(f"{r['workload']:<{ww}} {r['metric']:<8} {fmt(r['stock_median']):>7} "
-                         f"{fmt(r['ours_median']):>7} {ratio:>6}")
+        lines += table_lines([r for r in cost if r["metric"] == "insn/op" or
+                              r["workload"] == "host(cost)"], 8, unit=False)
     open(out, "w").write("\n".join(ln.rstrip() for ln in lines) + "\n")
     say(f"wrote {out} from {csv_path}")
 
