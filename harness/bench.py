@@ -110,6 +110,7 @@ class Boot:
         self.cost = False       # a cost boot: plugin loaded, iowq-bench -C
         self.windows = []       # cost: (workload, {ops, ctxsw, workers})
         self.tbs = {}           # cost, --symbols: window -> [(addr, insns)]
+        self.cost_windows = {}  # cost: workload -> [(window, ops)]
 
 
 class HostProbe:
@@ -341,7 +342,7 @@ def print_symbols(a, boots, top=12):
             maps[b.kernel] = load_symbols(b.kernel)
         syms = maps[b.kernel]
         addrs = [x[0] for x in syms]
-        for wl, wins in getattr(b, "cost_windows", {}).items():
+        for wl, wins in b.cost_windows.items():
             tot = {}
             ops = sum(o for _, o in wins)
             for n, _ in wins:
@@ -352,7 +353,7 @@ def print_symbols(a, boots, top=12):
             per.setdefault((b.label, wl), []).append({k: v / ops for k, v in tot.items()})
     wls = []
     for b in boots:
-        for wl in getattr(b, "cost_windows", {}):
+        for wl in b.cost_windows:
             if wl not in wls:
                 wls.append(wl)
     print(f"\nkernel instructions per operation by function (the {a.symbols} hottest "

@@ -96,6 +96,18 @@ static void on_begin(unsigned int vcpu, void *udata)
 	pthread_mutex_unlock(&lock);
 }
 
+/* By address, then size: the retranslations of a block side by side. */
+static int cmp_tb_addr(const void *a, const void *b)
+{
+	const struct tb_info *x = *(struct tb_info * const *)a;
+	const struct tb_info *y = *(struct tb_info * const *)b;
+
+	if (x->vaddr != y->vaddr)
+		return x->vaddr < y->vaddr ? -1 : 1;
+	return x->insns < y->insns ? -1 : x->insns > y->insns;
+}
+
+/* By instructions executed in the window, most first. */
 static int cmp_tb(const void *a, const void *b)
 {
 	const struct tb_info *x = *(struct tb_info * const *)a;
@@ -120,16 +132,20 @@ static void dump_tbs(unsigned long n)
 		if (t->hits)
 			v[i++] = t;
 	nr = i;
-	/* retranslations of one address: fold into the first seen */
-	for (i = 0; i < nr; i++)
-		for (j = i + 1; v[i] && j < nr; j++)
-			if (v[j] && v[j]->vaddr == v[i]->vaddr &&
-			    v[j]->insns == v[i]->insns) {
-				v[i]->hits += v[j]->hits;
-				v[j]->hits = 0;
-			}
+	/* retranslations of one address: fold into the first of them */
+	qsort(v, nr, sizeof(*v), cmp_tb_addr);
+	for (i = 0, j = 0; i < nr; i++) {
+		if (j && v[j - 1]->vaddr == v[i]->vaddr &&
+		    v[j - 1]->insns == v[i]->insns) {
+			v[j - 1]->hits += v[i]->hits;
+			v[i]->hits = 0;
+		} else {
+			v[j++] = v[i];
+		}
+	}
+	nr = j;
 	qsort(v, nr, sizeof(*v), cmp_tb);
-	for (i = 0; i < nr && i < (size_t)sym_top && v[i]->hits; i++)
+	for (i = 0; i < nr && i < (size_t)sym_top; i++)
 		fprintf(out, "@@TB %lu 0x%" PRIx64 " %" PRIu64 "\n", n,
 			v[i]->vaddr, v[i]->hits * v[i]->insns);
 	free(v);
