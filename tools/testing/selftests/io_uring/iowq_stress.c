@@ -1262,14 +1262,37 @@ static void heartbeat(struct slot *s)
 }
 
 /* Cancel everything on @r and reap it all (r->lock not held). */
+/* Say which requests of @r are in flight, and since when.  r->lock held. */
+static void ring_say_inflight(struct sring *r)
+{
+	double now = iowq_now();
+	int i;
+
+	for (i = 0; i < NRECS; i++) {
+		struct rec *rec = &r->recs[i];
+
+		if (!rec->busy)
+			continue;
+		say("# DUMP ring %d: %s%s ud=%#llx in flight %.1f s%s, %s%.1f s ago\n",
+		    r->id, op_name[rec->type], rec->async ? " (async)" : "",
+		    (unsigned long long)rec_ud(r, rec), now - rec->t_sub,
+		    rec->must_cancel ? ", cancelled" : "",
+		    rec->released ? "released " : "not released (tried) ",
+		    rec->t_rel ? now - rec->t_rel : -1.0);
+	}
+}
+
 static bool ring_drain(struct sring *r, struct prng *p, struct slot *s)
 {
 	double end = iowq_now() + opt.hang;
+	bool cancelled = false;
 	int inflight;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->inflight && opt.cancel_all && prep_op(r, p, NULL, OP_CANCEL_ANY))
+	if (r->inflight && opt.cancel_all && prep_op(r, p, NULL, OP_CANCEL_ANY)) {
 		ring_submit(r);
+		cancelled = true;
+	}
 	/* (a full ring leaves the cancel out: the releases still end it all) */
 	while (r->inflight && iowq_now() < end) {
 		if (s)
@@ -1277,6 +1300,12 @@ static bool ring_drain(struct sring *r, struct prng *p, struct slot *s)
 		ring_service(r, true, 0.05);
 	}
 	inflight = r->inflight;
+	if (inflight) {
+		say("# DUMP ring %d: %s\n", r->id, cancelled ?
+		    "a cancel of every request was submitted" :
+		    "no cancel submitted (cancel-all off, or too much in flight)");
+		ring_say_inflight(r);
+	}
 	pthread_mutex_unlock(&r->lock);
 	/*
 	 * Dump now, while the requests are still where they are stuck: the
