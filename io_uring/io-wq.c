@@ -93,8 +93,9 @@
  *
  * LOCKING
  *
- * Lock order: wq->workers_lock (mutex) > hash->wait.lock > acct->lock
- * (BOUND before UNBOUND when both are held) > worker->lock.
+ * Lock order: the CPU hotplug lock > wq->workers_lock (mutex) >
+ * hash->wait.lock > acct->lock (BOUND before UNBOUND when both are held) >
+ * worker->lock.
  * The scheduler hooks take acct->lock: it is a raw spinlock, and nothing
  * that sleeps or allocates runs under it.
  *
@@ -143,9 +144,6 @@
 #define IO_WQ_CREATE_DELAY_MAX	(HZ / 4)
 /* io_wq_put_and_exit() waits for workers in slices of this length. */
 #define IO_WQ_EXIT_SLICE	HZ
-/* Re-applying CPU masks that the scheduler refused (CPU not active yet). */
-#define IO_WQ_REBIND_DELAY	(HZ / 50)
-#define IO_WQ_REBIND_TRIES	50
 
 /* one bit of io_wq_hash->map per key */
 #if BITS_PER_LONG == 64
@@ -280,8 +278,8 @@ struct io_wq {
 	cpumask_var_t cpuset;			/* M */
 	cpumask_var_t user_mask;		/* M: IOWQ_AFF mask */
 	bool has_user_mask;			/* M */
-	unsigned int rebind_tries;		/* M */
-	struct delayed_work rebind_work;
+	/* makes the masks again once a CPU hotplug operation is over */
+	struct work_struct rebind_work;
 	struct hlist_node cpuhp_node;
 	/* node whose queue takes each hash key, NUMA_NO_NODE until used */
 	int hash_node[IO_WQ_NR_HASH_BUCKETS];	/* A: set once */
@@ -1124,9 +1122,7 @@ static int io_worker_spawn(struct io_wqe_acct *acct)
 	worker->task = tsk;
 	tsk->worker_private = worker;
 
-	/* masks made before a CPU came up are out of date: make them now */
-	if (delayed_work_pending(&wq->rebind_work))
-		flush_delayed_work(&wq->rebind_work);
+	/* a CPU going or coming meanwhile: rebind_work moves us too */
 	mutex_lock(&wq->workers_lock);
 	/* the cpuset may have shrunk since the node's mask was made */
 	cpuset_cpus_allowed(wq->task, wq->cpuset);
@@ -1513,46 +1509,42 @@ enum io_wq_cancel io_wq_cancel_cb(struct io_wq *wq, work_cancel_fn *cancel,
 }
 
 /*
- * Recompute every node's CPU mask from the IOWQ_AFF mask or the node's
- * CPUs, the owner's cpuset and @online; fall back to wider masks rather
- * than an empty one.  The cpuset is read anew: it changes, and
- * cpuset_cpus_allowed() only ever returns the CPUs online at the time (a
- * CPU coming up joins it only once the cpuset's hotplug work has run).
+ * Make every node's CPU mask: the IOWQ_AFF mask, or else the node's CPUs,
+ * within the owner's cpuset; the whole cpuset if that leaves no CPU.  The
+ * cpuset is read anew: it changes, and cpuset_cpus_allowed() returns only
+ * its CPUs that are online (a CPU coming up joins it once the cpuset's own
+ * hotplug work has run).  Called with the CPU hotplug lock held, so the
+ * online CPUs are the active ones, which set_cpus_allowed_ptr() takes.
  */
-static void io_wq_update_masks(struct io_wq *wq, const struct cpumask *online)
+static void io_wq_update_masks(struct io_wq *wq)
 {
 	int node;
 
+	lockdep_assert_cpus_held();
 	lockdep_assert_held(&wq->workers_lock);
 
 	cpuset_cpus_allowed(wq->task, wq->cpuset);
+	/* without CONFIG_CPUSETS, that is every possible CPU */
+	if (!cpumask_and(wq->cpuset, wq->cpuset, cpu_online_mask))
+		cpumask_copy(wq->cpuset, cpu_online_mask);
 	for_each_node(node) {
 		struct cpumask *mask = wq->wqes[node]->cpu_mask;
 
-		if (wq->has_user_mask)
-			cpumask_and(mask, wq->user_mask, online);
-		else if (cpumask_and(mask, cpumask_of_node(node), wq->cpuset))
-			cpumask_and(mask, mask, online);
-		if (cpumask_empty(mask))
-			cpumask_and(mask, wq->cpuset, online);
-		if (cpumask_empty(mask))
-			cpumask_copy(mask, online);
+		if (!cpumask_and(mask, wq->has_user_mask ? wq->user_mask :
+				 cpumask_of_node(node), wq->cpuset))
+			cpumask_copy(mask, wq->cpuset);
 		WRITE_ONCE(wq->wqes[node]->nr_cpus,
 			   max(cpumask_weight(mask), 1U));
 		trace_io_wq_affinity(wq->task->pid, node, mask);
 	}
 }
 
-/*
- * Move every worker to its node's mask.  The scheduler refuses a mask of
- * CPUs that are online but not active yet (a CPU coming up): try again a
- * little later then.
- */
+/* Move every worker to its node's mask. */
 static void io_wq_apply_masks(struct io_wq *wq)
 {
-	bool refused = false;
 	int node, i;
 
+	lockdep_assert_cpus_held();
 	lockdep_assert_held(&wq->workers_lock);
 
 	for_each_node(node) {
@@ -1562,26 +1554,20 @@ static void io_wq_apply_masks(struct io_wq *wq)
 			struct io_worker *worker;
 
 			list_for_each_entry(worker, &wqe->acct[i].all_list, all_node)
-				if (set_cpus_allowed_ptr(worker->task, wqe->cpu_mask))
-					refused = true;
+				set_cpus_allowed_ptr(worker->task, wqe->cpu_mask);
 		}
 	}
-	if (refused && wq->rebind_tries++ < IO_WQ_REBIND_TRIES)
-		schedule_delayed_work(&wq->rebind_work, IO_WQ_REBIND_DELAY);
-	else if (!refused)
-		wq->rebind_tries = 0;
 }
 
 /*
- * Make and apply the masks once the hotplug operation in progress, if any,
- * is over and the cpuset has caught up with it: the cpuset's own update is
- * work queued when the CPU became active, and it takes cpus_read_lock(), so
- * it is waited for without holding that lock.
+ * Make and apply the masks once the hotplug operation that queued us is
+ * over and the cpuset has caught up with it: the cpuset's own update is
+ * work queued by the operation, and it takes the hotplug lock, so it is
+ * waited for without holding that lock.
  */
 static void io_wq_rebind_fn(struct work_struct *work)
 {
-	struct io_wq *wq = container_of(to_delayed_work(work), struct io_wq,
-					rebind_work);
+	struct io_wq *wq = container_of(work, struct io_wq, rebind_work);
 
 	cpus_read_lock();
 	cpus_read_unlock();
@@ -1589,37 +1575,24 @@ static void io_wq_rebind_fn(struct work_struct *work)
 
 	cpus_read_lock();
 	mutex_lock(&wq->workers_lock);
-	io_wq_update_masks(wq, cpu_online_mask);
+	io_wq_update_masks(wq);
 	io_wq_apply_masks(wq);
 	mutex_unlock(&wq->workers_lock);
 	cpus_read_unlock();
 }
 
 /*
- * A CPU comes up: it is not active yet, and not in the cpuset yet either,
- * so the masks are made again once the operation is over.
+ * A CPU comes up or goes down.  Its hotplug callback changes nothing: the
+ * CPU is not active yet, or still online, so the masks are made again
+ * once the operation is over.  Meanwhile the scheduler moves workers off a
+ * CPU going down, within their mask or, if that was the only CPU of their
+ * mask, within the cpuset.
  */
-static int io_wq_cpu_online(unsigned int cpu, struct hlist_node *hnode)
+static int io_wq_cpu_hotplug(unsigned int cpu, struct hlist_node *hnode)
 {
 	struct io_wq *wq = hlist_entry(hnode, struct io_wq, cpuhp_node);
 
-	mod_delayed_work(system_wq, &wq->rebind_work, 0);
-	return 0;
-}
-
-/* A CPU goes down: off the masks now, before its tasks are moved away. */
-static int io_wq_cpu_offline(unsigned int cpu, struct hlist_node *hnode)
-{
-	struct io_wq *wq = hlist_entry(hnode, struct io_wq, cpuhp_node);
-	static struct cpumask online;	/* cpus_write_lock() serialises us */
-
-	cpumask_copy(&online, cpu_online_mask);
-	cpumask_clear_cpu(cpu, &online);
-
-	mutex_lock(&wq->workers_lock);
-	io_wq_update_masks(wq, &online);
-	io_wq_apply_masks(wq);
-	mutex_unlock(&wq->workers_lock);
+	queue_work(system_wq, &wq->rebind_work);
 	return 0;
 }
 
@@ -1654,7 +1627,7 @@ int io_wq_cpu_affinity(struct io_uring_task *tctx, cpumask_var_t mask)
 		cpumask_copy(wq->user_mask, mask);
 	}
 	wq->has_user_mask = !!mask;
-	io_wq_update_masks(wq, cpu_online_mask);
+	io_wq_update_masks(wq);
 	io_wq_apply_masks(wq);
 out:
 	mutex_unlock(&wq->workers_lock);
@@ -1817,7 +1790,7 @@ struct io_wq *io_wq_create(unsigned int bounded, struct io_wq_data *data)
 	atomic_set(&wq->nr_alive, 1);
 	init_completion(&wq->all_exited);
 	mutex_init(&wq->workers_lock);
-	INIT_DELAYED_WORK(&wq->rebind_work, io_wq_rebind_fn);
+	INIT_WORK(&wq->rebind_work, io_wq_rebind_fn);
 	for (i = 0; i < IO_WQ_NR_HASH_BUCKETS; i++)
 		wq->hash_node[i] = NUMA_NO_NODE;
 
@@ -1849,7 +1822,7 @@ struct io_wq *io_wq_create(unsigned int bounded, struct io_wq_data *data)
 	/* the pools are complete before a hotplug event can reach them */
 	cpus_read_lock();
 	mutex_lock(&wq->workers_lock);
-	io_wq_update_masks(wq, cpu_online_mask);
+	io_wq_update_masks(wq);
 	mutex_unlock(&wq->workers_lock);
 	ret = cpuhp_state_add_instance_nocalls_cpuslocked(io_wq_online,
 							  &wq->cpuhp_node);
@@ -1919,7 +1892,7 @@ void io_wq_put_and_exit(struct io_wq *wq)
 	}
 
 	cpuhp_state_remove_instance_nocalls(io_wq_online, &wq->cpuhp_node);
-	cancel_delayed_work_sync(&wq->rebind_work);
+	cancel_work_sync(&wq->rebind_work);
 
 	INIT_WQ_LIST(&cancel);
 	for_each_node(node) {
@@ -2007,7 +1980,7 @@ static __init int io_wq_init(void)
 	int ret;
 
 	ret = cpuhp_setup_state_multi(CPUHP_AP_ONLINE_DYN, "io-wq/online",
-				      io_wq_cpu_online, io_wq_cpu_offline);
+				      io_wq_cpu_hotplug, io_wq_cpu_hotplug);
 	if (ret < 0)
 		return ret;
 	io_wq_online = ret;

@@ -566,6 +566,49 @@ static int cpuset_shrinks_child(void)
 	return 0;
 }
 
+/*
+ * As above with the workers registered (IOWQ_AFF) on CPU 1 alone: once the
+ * cpuset is CPU 0 alone, the registered mask has no CPU left in it, and the
+ * workers run in the cpuset, also after CPU 1 went and came back (it is
+ * online, in the registered mask, but not in the cpuset).  Returns an exit
+ * status (0 = good).
+ */
+static int cpuset_leaves_registered_child(void)
+{
+	struct iowq_pipe p = { -1, -1 }, sink = { -1, -1 };
+	static struct iowq_cq cq;
+	struct io_uring ring;
+	cpu_set_t one, zero;
+
+	if (cpuset_enter() || iowq_pipes_open(&p, 1) ||
+	    iowq_pipes_open(&sink, 1) || io_uring_queue_init(8, &ring, 0))
+		return 10;
+	CPU_ZERO(&one);
+	CPU_SET(HOTPLUG_CPU, &one);
+	if (io_uring_register_iowq_aff(&ring, sizeof(one), &one))
+		return 11;
+	iowq_prep_splice(&ring, p.r, sink.w, 1, 0, IOSQE_ASYNC);
+	if (io_uring_submit(&ring) != 1 || iowq_wait_workers(0, 1, 1, 10) != 1 ||
+	    !workers_settle(0, &one, false))
+		return 12;
+	CPU_ZERO(&zero);
+	CPU_SET(0, &zero);
+	if (write_str(CG_DIR "/cpuset.cpus", "0"))
+		return 13;
+	if (!workers_settle(0, &zero, false))
+		return 14;
+	if (cpu_set_online(HOTPLUG_CPU, 0) || cpu_set_online(HOTPLUG_CPU, 1))
+		return 15;
+	iowq_sleep(0.3);
+	if (!workers_settle(0, &zero, false))
+		return 16;
+	if (write(p.w, "a", 1) != 1 || iowq_reap(&ring, &cq, 1, 10) != 1 ||
+	    cq.res[0] != 1 || cq.bad)
+		return 17;
+	io_uring_queue_exit(&ring);
+	return 0;
+}
+
 /* Run @fn in a child process in a fresh child cpuset, CPU 1 guarded. */
 static void in_cpuset(struct __test_metadata *_metadata,
 		      struct _test_data_aff *self, int (*fn)(void))
@@ -604,6 +647,12 @@ TEST_F_TIMEOUT(aff, cpuset_cpu_comes_up, 90)
 TEST_F_TIMEOUT(aff, cpuset_shrinks, 90)
 {
 	in_cpuset(_metadata, self, cpuset_shrinks_child);
+}
+
+/* A cpuset that leaves the registered CPUs keeps the workers, across hotplug. */
+TEST_F_TIMEOUT(aff, cpuset_leaves_registered_mask, 90)
+{
+	in_cpuset(_metadata, self, cpuset_leaves_registered_child);
 }
 
 TEST_HARNESS_MAIN
