@@ -1007,7 +1007,8 @@ static bool prep_op(struct sring *r, struct prng *p, struct tstate *ts, int type
 	int i, k, f, len;
 	double due = iowq_now() + rnd_f(p) * (rnd_pct(p, 10) ? 1.0 : 0.2);
 
-	if (r->inflight >= MAX_INFLIGHT - MAXCHAIN)
+	/* a drain's cancel always fits: see ring_drain() */
+	if (r->inflight >= MAX_INFLIGHT - (type == OP_CANCEL_ANY ? 0 : MAXCHAIN))
 		return false;
 	switch (type) {
 	case OP_READ:
@@ -1293,7 +1294,12 @@ static bool ring_drain(struct sring *r, struct prng *p, struct slot *s)
 		ring_submit(r);
 		cancelled = true;
 	}
-	/* (a full ring leaves the cancel out: the releases still end it all) */
+	/*
+	 * The cancel is needed: releases do not end everything.  A FIFO open
+	 * still queued cannot be released (no reader yet), and it may wait
+	 * for ever behind bound workers of the same io-wq blocked in requests
+	 * of other rings, which are released when those rings are drained.
+	 */
 	while (r->inflight && iowq_now() < end) {
 		if (s)
 			heartbeat(s);
