@@ -39,27 +39,13 @@ FIXTURE_SETUP(aff)
 	ASSERT_EQ(0, iowq_pipes_open(&self->sink, 1));
 }
 
-static int cpu_set_online(int cpu, int on)
-{
-	char path[64];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, on ? "1" : "0", 1) == 1 ? 0 : -errno;
-	close(fd);
-	return ret;
-}
-
 FIXTURE_TEARDOWN(aff)
 {
 	io_uring_queue_exit(&self->ring);
 	iowq_pipes_close(self->p, 16);
 	iowq_pipes_close(&self->sink, 1);
 	if (self->guard > 0) {
-		cpu_set_online(HOTPLUG_CPU, 1);
+		iowq_cpu_set_online(HOTPLUG_CPU, 1);
 		close(self->guard_fd);
 		iowq_waitpid(self->guard, 10);
 	}
@@ -318,7 +304,7 @@ static void start_guard(struct __test_metadata *_metadata,
 		close(fds[1]);
 		while (read(fds[0], &c, 1) > 0)
 			;
-		cpu_set_online(HOTPLUG_CPU, 1);
+		iowq_cpu_set_online(HOTPLUG_CPU, 1);
 		_exit(0);
 	}
 	close(fds[0]);
@@ -365,7 +351,7 @@ TEST_F_TIMEOUT(aff, cpu_hotplug, 90)
 	ASSERT_EQ(3, start_blocked(_metadata, self, 3, tids));
 	ASSERT_TRUE(workers_on(tids, 3, &node1));
 	ASSERT_EQ(0, iowq_pin_cpu(0));
-	ASSERT_EQ(0, cpu_set_online(HOTPLUG_CPU, 0));
+	ASSERT_EQ(0, iowq_cpu_set_online(HOTPLUG_CPU, 0));
 
 	ASSERT_EQ(0, iowq_read_cpulist("/sys/devices/system/cpu/online", &online));
 	ASSERT_FALSE(CPU_ISSET(HOTPLUG_CPU, &online));
@@ -380,7 +366,7 @@ TEST_F_TIMEOUT(aff, cpu_hotplug, 90)
 	n = iowq_list_workers(0, all, MAXW);
 	ASSERT_TRUE(workers_can_run(all, n, &online));
 
-	ASSERT_EQ(0, cpu_set_online(HOTPLUG_CPU, 1));
+	ASSERT_EQ(0, iowq_cpu_set_online(HOTPLUG_CPU, 1));
 	ASSERT_EQ(0, iowq_pin_cpu(HOTPLUG_CPU));
 	memset(&self->cq, 0, sizeof(self->cq));
 	self->nr_seen = iowq_list_workers(0, self->seen, MAXW);
@@ -501,12 +487,12 @@ static int cpu_comes_up_child(void)
 	if (cpuset_enter() || iowq_pipes_open(&p, 1) ||
 	    iowq_pipes_open(&sink, 1) || iowq_pin_cpu(0))
 		return 10;
-	if (cpu_set_online(HOTPLUG_CPU, 0))
+	if (iowq_cpu_set_online(HOTPLUG_CPU, 0))
 		return 11;
 	/* the task's io-wq is made with its first ring */
 	if (io_uring_queue_init(8, &ring, 0) || iowq_touch(&ring))
 		return 12;
-	if (cpu_set_online(HOTPLUG_CPU, 1) || iowq_pin_cpu(HOTPLUG_CPU))
+	if (iowq_cpu_set_online(HOTPLUG_CPU, 1) || iowq_pin_cpu(HOTPLUG_CPU))
 		return 13;
 	iowq_prep_splice(&ring, p.r, sink.w, 1, 0, IOSQE_ASYNC);
 	if (io_uring_submit(&ring) != 1 || iowq_wait_workers(0, 1, 1, 10) != 1)
@@ -548,7 +534,7 @@ static int cpuset_shrinks_child(void)
 	CPU_SET(0, &zero);
 	if (write_str(CG_DIR "/cpuset.cpus", "0"))
 		return 13;
-	if (cpu_set_online(HOTPLUG_CPU, 0) || cpu_set_online(HOTPLUG_CPU, 1))
+	if (iowq_cpu_set_online(HOTPLUG_CPU, 0) || iowq_cpu_set_online(HOTPLUG_CPU, 1))
 		return 14;
 	/* settled, and still so a little later */
 	if (!workers_settle(0, &zero, false))
@@ -597,7 +583,7 @@ static int cpuset_leaves_registered_child(void)
 		return 13;
 	if (!workers_settle(0, &zero, false))
 		return 14;
-	if (cpu_set_online(HOTPLUG_CPU, 0) || cpu_set_online(HOTPLUG_CPU, 1))
+	if (iowq_cpu_set_online(HOTPLUG_CPU, 0) || iowq_cpu_set_online(HOTPLUG_CPU, 1))
 		return 15;
 	iowq_sleep(0.3);
 	if (!workers_settle(0, &zero, false))
@@ -630,7 +616,7 @@ static void in_cpuset(struct __test_metadata *_metadata,
 	if (!pid)
 		_exit(fn());
 	status = iowq_waitpid(pid, 60);
-	cpu_set_online(HOTPLUG_CPU, 1);
+	iowq_cpu_set_online(HOTPLUG_CPU, 1);
 	rmdir(CG_DIR);
 	ASSERT_NE(-1, status);
 	ASSERT_TRUE(WIFEXITED(status));

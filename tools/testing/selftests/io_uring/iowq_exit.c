@@ -8,6 +8,7 @@
  * with work in flight; a ring used by several threads (a worker pool
  * each); several rings of one task share its io-wq and its hash map.
  */
+#include <poll.h>
 #include <stdatomic.h>
 #include "../kselftest_harness.h"
 #include "iowq_util.h"
@@ -590,6 +591,127 @@ TEST_F_TIMEOUT(exit, exec_with_work_in_flight, 60)
 	ASSERT_EQ(1, write(self->p[0].w, "e", 1));
 	ASSERT_EQ(1, iowq_reap(&self->ring, &self->cq, 1, 10));
 	ASSERT_EQ(1, self->cq.res[0]);
+}
+
+#define HP_CPU		1
+#define HP_ROUNDS	40
+
+struct toggler {
+	atomic_bool stop;
+	atomic_int errors;
+	int toggles;
+};
+
+/* Take CPU 1 offline and online again, 2-20 ms apart, until told to stop. */
+static void *toggle_fn(void *arg)
+{
+	struct toggler *t = arg;
+	unsigned int r = 1;
+
+	while (!atomic_load(&t->stop)) {
+		bool on = t->toggles % 2;
+
+		if (iowq_cpu_set_online(HP_CPU, on) && on)
+			atomic_fetch_add(&t->errors, 1);
+		t->toggles++;
+		r = r * 1103515245 + 12345;
+		iowq_sleep(0.002 + 0.001 * ((r >> 16) % 19));
+	}
+	iowq_cpu_set_online(HP_CPU, true);
+	return NULL;
+}
+
+/*
+ * Child of exec_exit_during_cpu_hotplug: blocked splices and async NOPs,
+ * from CPU 1 if it is online; once the NOPs are done, tell the parent,
+ * then exec (@exec) or exit.
+ */
+static void hotplug_child(bool exec, unsigned int r, int ready_fd)
+{
+	static struct iowq_cq cq;
+	struct iowq_pipe p, sink;
+	struct io_uring ring;
+	int i;
+
+	iowq_pin_cpu(HP_CPU);	/* EINVAL while it is offline */
+	if (iowq_pipes_open(&p, 1) || iowq_pipes_open(&sink, 1) ||
+	    io_uring_queue_init(64, &ring, 0))
+		_exit(10);
+	for (i = 0; i < 4; i++)
+		iowq_prep_nop(&ring, i, IOSQE_ASYNC);
+	if (queue_blocked(&ring, p.r, sink.w, 8, 4, IOSQE_ASYNC) != 12)
+		_exit(11);
+	if (iowq_reap(&ring, &cq, 4, 20) != 4 || cq.nr != 4 || cq.bad)
+		_exit(12);
+	for (i = 0; i < 4; i++)
+		if (!cq.done[i] || cq.res[i])
+			_exit(13);
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(14);
+	iowq_sleep(0.001 * (r % 8));
+	if (exec)
+		execl("/bin/true", "true", (char *)NULL);
+	_exit(exec ? 15 : 0);
+}
+
+/*
+ * A process whose workers are blocked execs, or exits, while CPU 1 goes
+ * offline and online under it, round after round: each child reaches its
+ * exec or exit (its NOPs complete) within 20 s and is gone 20 s later.
+ * exec must end the blocked work (de_thread() kills the workers) however
+ * the workers are being moved between CPUs.
+ */
+TEST_F_TIMEOUT(exit, exec_exit_during_cpu_hotplug, 300)
+{
+	struct toggler t = { 0 };
+	int round, status = 0;
+	pthread_t thr;
+
+	if (geteuid())
+		SKIP(return, "needs root");
+	if (sysconf(_SC_NPROCESSORS_CONF) < 2 ||
+	    access("/sys/devices/system/cpu/cpu1/online", W_OK))
+		SKIP(return, "CPU %d cannot be taken offline", HP_CPU);
+	if (access("/bin/true", X_OK))
+		SKIP(return, "no /bin/true");
+	ASSERT_EQ(0, pthread_create(&thr, NULL, toggle_fn, &t));
+	for (round = 0; round < HP_ROUNDS; round++) {
+		struct pollfd pfd;
+		int rp[2];
+		pid_t pid;
+		char c = 0;
+
+		ASSERT_EQ(0, pipe2(rp, O_CLOEXEC));
+		pid = fork();
+		if (!pid) {
+			close(rp[0]);
+			hotplug_child(round % 2 == 0, round * 7, rp[1]);
+		}
+		close(rp[1]);
+		pfd.fd = rp[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 20000) != 1 || read(rp[0], &c, 1) != 1) {
+			TH_LOG("round %d: the child's NOPs did not complete in 20 s", round);
+			status = -1;
+		}
+		close(rp[0]);
+		if (!status) {
+			status = iowq_waitpid(pid, 20);
+			if (status)
+				TH_LOG("round %d: the child did not %s in 20 s (status %d)",
+				       round, round % 2 ? "exit" : "exec", status);
+		} else {
+			iowq_waitpid(pid, 0);
+		}
+		if (status)
+			break;
+	}
+	atomic_store(&t.stop, true);
+	ASSERT_EQ(0, iowq_join(thr, 60));
+	TH_LOG("%d rounds, CPU %d offline %d times", round, HP_CPU, t.toggles / 2);
+	ASSERT_EQ(0, status);
+	ASSERT_EQ(0, atomic_load(&t.errors));
+	ASSERT_EQ(HP_ROUNDS, round);
 }
 
 struct sharer {

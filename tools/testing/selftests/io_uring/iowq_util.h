@@ -586,6 +586,21 @@ static inline int iowq_waitpid(pid_t pid, double secs)
 	return status;
 }
 
+/* Take CPU @cpu offline (@on false) or bring it online; 0 or -errno. */
+static inline int iowq_cpu_set_online(int cpu, bool on)
+{
+	char path[64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, on ? "1" : "0", 1) == 1 ? 0 : -errno;
+	close(fd);
+	return ret;
+}
+
 /* pthread_join with a deadline; 0 or -ETIMEDOUT. */
 static inline int iowq_join(pthread_t t, double secs)
 {
