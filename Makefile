@@ -52,7 +52,7 @@ INITRD := $(B)/initramfs.cpio
 TEST_INITRD := $(B)/initramfs$(if $(LIBURING),-liburing).cpio
 export B JOBS SRC_TAR DEBUG
 
-VM = python3 harness/vm.py --kernel $(BZIMAGE) \
+VM = python3 harness/vm.py --kernel $(BZIMAGE) --variant $(VARIANT) \
 	--accel $(ACCEL) --smp $(SMP) --nodes $(NODES) --mem $(MEM) \
 	--timeout $(TIMEOUT) --test-timeout $(TEST_TIMEOUT) \
 	$(if $(FILTER),--filter '$(FILTER)') $(if $(ARGS),--args '$(ARGS)') \

@@ -71,6 +71,8 @@ def qemu_cmd(a):
               f"iowq.mode={a.mode}", f"iowq.timeout={a.test_timeout}"]
     if getattr(a, "lu_timeout", None):     # bench.py has none
         append.append(f"iowq.lutimeout={a.lu_timeout}")
+    if getattr(a, "variant", None):        # bench.py has none
+        append.append(f"iowq.kernel={a.variant}")
     if a.filter:
         append.append(f"iowq.filter={a.filter}")
     if a.args:
@@ -284,6 +286,9 @@ def main():
     p.add_argument("--smp", type=int, default=2)
     p.add_argument("--nodes", type=int, default=2)
     p.add_argument("--mem", default="2048")
+    p.add_argument("--variant", choices=["ours", "stock"],
+                   help="which io-wq the kernel has: the selftests fail where "
+                   "a feature of ours is missing on ours, skip on stock")
     p.add_argument("--filter", default="")
     p.add_argument("--args", default="")
     p.add_argument("--timeout", type=int, default=1200)

@@ -586,6 +586,18 @@ static inline int iowq_waitpid(pid_t pid, double secs)
 	return status;
 }
 
+/*
+ * True if the harness said it booted our io-wq (IOWQ_KERNEL=ours, from
+ * iowq.kernel= on the kernel command line): a feature of ours that is
+ * missing there (fdinfo lines, trace events) is a failure, not a skip.
+ */
+static inline bool iowq_kernel_is_ours(void)
+{
+	const char *k = getenv("IOWQ_KERNEL");
+
+	return k && !strcmp(k, "ours");
+}
+
 /* Take CPU @cpu offline (@on false) or bring it online; 0 or -errno. */
 static inline int iowq_cpu_set_online(int cpu, bool on)
 {
