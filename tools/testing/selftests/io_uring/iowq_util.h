@@ -154,6 +154,46 @@ static inline int iowq_wait_workers(pid_t owner, int lo, int hi, double secs)
 }
 
 /*
+ * Poll until @n workers of this process (of @owner's io-wq if @owner > 0)
+ * sleep in kernel function @wchan (/proc/.../wchan, e.g.
+ * "pipe_wait_readable": blocked inside the work they run) or @secs pass.
+ * Returns the last count seen.
+ */
+static inline int iowq_wait_workers_in(pid_t owner, const char *wchan, int n,
+				       double secs)
+{
+	double end = iowq_now() + secs;
+	pid_t tids[256];
+	int i, nr, in;
+
+	for (;;) {
+		bool last = iowq_now() > end;
+
+		nr = iowq_list_workers(owner, tids, 256);
+		for (i = 0, in = 0; i < nr && i < 256; i++) {
+			char path[64], buf[64] = "";
+			ssize_t len;
+			int fd;
+
+			snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", tids[i]);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			len = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (len > 0 && !strncmp(buf, wchan, len) && !wchan[len])
+				in++;
+			else if (last)
+				fprintf(stderr, "# worker %d in %s, not %s\n", tids[i],
+					len > 0 ? buf : "?", wchan);
+		}
+		if (in >= n || last)
+			return in;
+		iowq_sleep(0.02);
+	}
+}
+
+/*
  * Sample the number of workers for @secs; returns the largest count seen.
  */
 static inline int iowq_max_workers_seen(pid_t owner, double secs)
