@@ -69,7 +69,7 @@ PKGS := linux-source-6.1 qemu-system-x86 liburing-dev busybox-static bc \
 
 .NOTPARALLEL:
 .PHONY: help deps kernel source initramfs run test test-topologies stress bench shell check patches \
-	patches-check clean distclean
+	patches-check mutants clean distclean
 
 help:
 	@echo "io-wq for Linux 6.1"
@@ -82,6 +82,9 @@ help:
 	@echo "  make stress      boot, run the stress program (SECONDS=, SEED=)"
 	@echo "  make bench       io-wq against stock 6.1, side by side: timed boots and"
 	@echo "                   instructions per operation (BENCH=, BOOTS=, COST_BOOTS=)"
+	@echo "  make mutants     each deliberate bug of harness/mutants built into io-wq and"
+	@echo "                   run against the selftests, which must catch it (MUTANTS="
+	@echo "                   name,...: those only; about 2 min a mutant)"
 	@echo "  make kernel      build the kernel (VARIANT=ours|stock, DEBUG=1)"
 	@echo "  make initramfs   build the guest initramfs (selftests, demo, liburing tests)"
 	@echo "  make shell       boot to an interactive guest shell"
@@ -186,6 +189,11 @@ check:
 	@python3 harness/series.py check
 	@harness/kernel.sh check ours
 	@harness/docs.sh
+
+# Mutation testing (harness/mutants.py): not part of `make test`, too long.
+MUTANTS ?=
+mutants: deps initramfs
+	@python3 harness/mutants.py $(if $(MUTANTS),--only $(MUTANTS))
 
 # The series is derived from the repository (series/manifest), never edited
 # by hand: build/patches/ is written anew each time.

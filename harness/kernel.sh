@@ -8,7 +8,10 @@
 #
 # VARIANT is "ours" (upstream + patches/series + our files linked in) or
 # "stock" (untouched upstream).  DEBUG=1 adds the debug config fragment and
-# builds into its own directory.  Environment: B (build dir), JOBS, SRC_TAR.
+# builds into its own directory.  Environment: B (build dir), JOBS, SRC_TAR;
+# IOWQ_C=FILE links io_uring/io-wq.c to FILE instead of the repository's
+# (harness/mutants.py builds its mutants so, with B of their own); LOCKS
+# (directory of the build locks, default B).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -101,13 +104,15 @@ patch_series() {
 }
 
 link_owned() {
-	local f n=0 dst
+	local f n=0 dst target
 	for f in $(cd "$REPO" && find $OWNED_DIRS -type f 2>/dev/null | sort); do
 		dst=$SRC/$f
-		if [ "$(readlink "$dst" 2>/dev/null)" != "$REPO/$f" ]; then
+		target=$REPO/$f
+		[ "$f" = io_uring/io-wq.c ] && [ -n "${IOWQ_C:-}" ] && target=$IOWQ_C
+		if [ "$(readlink "$dst" 2>/dev/null)" != "$target" ]; then
 			mkdir -p "$(dirname "$dst")"
 			rm -f "$dst"
-			ln -s "$REPO/$f" "$dst"
+			ln -s "$target" "$dst"
 		fi
 		n=$((n + 1))
 	done
@@ -224,8 +229,8 @@ check() {
 # lock each; builds share one, as two at once only thrash 2 cores (and two
 # of one variant would corrupt its objects).
 lock() {
-	mkdir -p "$B"
-	exec {fd}>"$B/.lock-$1"
+	mkdir -p "${LOCKS:-$B}"
+	exec {fd}>"${LOCKS:-$B}/.lock-$1"
 	if ! flock -n "$fd"; then
 		say "waiting for another kernel.sh ($1) to finish"
 		flock "$fd"
