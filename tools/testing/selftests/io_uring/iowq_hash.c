@@ -51,7 +51,7 @@ static void prep_record(struct io_uring *ring, int fd, int rec, int ud)
 	static char recs[IOWQ_MAX_REQ][REC + 1];
 	struct io_uring_sqe *sqe = iowq_get_sqe(ring);
 
-	snprintf(recs[ud], sizeof(recs[ud]), "record %07d\n", rec);
+	snprintf(recs[ud], sizeof(recs[ud]), "record %07d\n", rec % 10000000);
 	io_uring_prep_write(sqe, fd, recs[ud], REC, 0);
 	sqe->flags |= IOSQE_ASYNC;
 	sqe->user_data = ud;
@@ -329,6 +329,88 @@ TEST_F_TIMEOUT(hash, mixed_stream_completes, 120)
 	close(fd[0]);
 	close(fd[1]);
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
+struct stalled_thread {
+	struct io_uring *ring;
+	int fd, n;
+	pid_t tid;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool submitted, done;
+};
+
+/* Submit @n appends to the file from this thread's io-wq, then wait. */
+static void *stalled_fn(void *arg)
+{
+	struct stalled_thread *t = arg;
+	int i, ret;
+
+	for (i = 1; i <= t->n; i++)
+		prep_record(t->ring, t->fd, i, i);
+	ret = io_uring_submit(t->ring);
+	pthread_mutex_lock(&t->lock);
+	t->tid = ret == t->n ? iowq_gettid() : -1;
+	t->submitted = true;
+	pthread_cond_broadcast(&t->cond);
+	while (!t->done)
+		pthread_cond_wait(&t->cond, &t->lock);
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+/*
+ * Two threads of one ring share its hash map, each with an io-wq of its
+ * own.  The first one's worker holds file F's key, blocked in a splice
+ * into F; the second thread's appends to F find the key busy: its io-wq
+ * has work but none it can run, and starts no worker.  Once the splice
+ * ends and releases the key, the second io-wq must be woken: its appends
+ * run, after the splice and in order.
+ */
+TEST_F_TIMEOUT(hash, other_io_wq_resumes_at_key_release, 60)
+{
+	struct stalled_thread t = {
+		.ring = &self->ring, .n = 8,
+		.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+	};
+	int fd = open_file(3, O_TRUNC), afd = open_file(3, O_APPEND);
+	pthread_t thr;
+	int i;
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 1));
+	self->nr_pipes = 1;
+	iowq_prep_splice(&self->ring, self->p[0].r, fd, REC, 0, IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(1, iowq_wait_workers_in(iowq_gettid(), "pipe_wait_readable", 1, 10));
+
+	t.fd = afd;
+	ASSERT_EQ(0, pthread_create(&thr, NULL, stalled_fn, &t));
+	pthread_mutex_lock(&t.lock);
+	while (!t.submitted)
+		pthread_cond_wait(&t.cond, &t.lock);
+	pthread_mutex_unlock(&t.lock);
+	ASSERT_LT(0, t.tid);
+	/* the appends wait for the key: none done, no worker of theirs runs */
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.5));
+
+	ASSERT_EQ(REC, write(self->p[0].w, "spliced record\n\n", REC));
+	ASSERT_EQ(t.n + 1, iowq_reap(&self->ring, &self->cq, t.n + 1, 10));
+	ASSERT_EQ(0, self->cq.order[0]);
+	ASSERT_EQ(REC, self->cq.res[0]);
+	for (i = 1; i <= t.n; i++)
+		ASSERT_EQ(REC, self->cq.res[i]);
+	ASSERT_TRUE(records_in_order(fd, REC, 1, t.n));
+
+	pthread_mutex_lock(&t.lock);
+	t.done = true;
+	pthread_cond_broadcast(&t.cond);
+	pthread_mutex_unlock(&t.lock);
+	ASSERT_EQ(0, iowq_join(thr, 30));
+	close(fd);
+	close(afd);
 	ASSERT_EQ(0, self->cq.bad);
 }
 
