@@ -156,8 +156,10 @@ class Judge:
             self.marker(line[7:].strip())
             return
         if KLINE_RE.match(line):
-            # the console and the final dmesg dump show the same line
-            if SPLAT_RE.search(line) and line not in self.splats:
+            # the console and the final dmesg dump show the same line; the
+            # kernel's echo of its command line (--append) is no splat
+            if SPLAT_RE.search(line) and line not in self.splats and \
+                    "ommand line: " not in line:
                 self.splats.append(line)
             if "Kernel panic" in line:
                 self.panic = True
