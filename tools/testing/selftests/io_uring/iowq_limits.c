@@ -476,6 +476,58 @@ TEST_F_TIMEOUT(limits, rlimit_nproc_user, 120)
 }
 
 /*
+ * Child, as nobody with RLIMIT_NPROC 1 (itself): no worker can ever be
+ * created (-EAGAIN, retried a few times with back-off, then given up).
+ * With no worker to run it, the queued work must not hang: the async NOPs
+ * complete -ECANCELED, and no worker is left.  Returns an exit status.
+ */
+static int no_worker_child(void)
+{
+	struct rlimit rl = { 1, 1 };
+	static struct iowq_cq cq;
+	struct io_uring ring;
+	int i;
+
+	if (setgid(65534) || setuid(65534))
+		return 10;
+	if (setrlimit(RLIMIT_NPROC, &rl) || iowq_pin_cpu(0))
+		return 11;
+	if (io_uring_queue_init(16, &ring, 0))
+		return 12;
+	for (i = 0; i < 4; i++)
+		iowq_prep_nop(&ring, i, IOSQE_ASYNC);
+	if (io_uring_submit(&ring) != 4)
+		return 13;
+	if (iowq_reap(&ring, &cq, 4, 20) != 4 || cq.bad)
+		return 14;
+	for (i = 0; i < 4; i++)
+		if (cq.res[i] != -ECANCELED)
+			return 15;
+	if (iowq_count_workers())
+		return 16;
+	io_uring_queue_exit(&ring);
+	return 0;
+}
+
+/* Worker creation that fails for good cancels the work it was for. */
+TEST_F_TIMEOUT(limits, creation_fails_for_good, 60)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid())
+		SKIP(return, "needs root to become nobody");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(no_worker_child());
+	status = iowq_waitpid(pid, 40);
+	ASSERT_NE(-1, status);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
  * Child, as nobody with RLIMIT_NPROC 2 (itself and one worker): a FIFO
  * open blocks the only bound worker; an async NOP then asks for a second
  * worker, whose creation fails (-EAGAIN) and is retried for a while.  The
