@@ -79,6 +79,32 @@ static bool interrupted(int res)
 	return res == -EINTR || res == -ECANCELED;
 }
 
+/*
+ * With a worker limit set, stock 6.1 may leave its worker idle a while
+ * beside the queued splice (its wchan says so): there the running-work
+ * checks below accept what the request may have been, queued or running.
+ */
+static bool strict(void)
+{
+	return iowq_kernel_is_ours();
+}
+
+/* @n workers blocked in splices (on ours: wait for it). */
+static bool splices_running(int n)
+{
+	return iowq_wait_workers_in(0, "pipe_wait_readable", n, 10) == n || !strict();
+}
+
+static bool cancel_found_running(int res)
+{
+	return strict() ? res == -EALREADY : res == 0 || res == -EALREADY;
+}
+
+static bool running_interrupted(int res)
+{
+	return strict() ? res == -EINTR : interrupted(res);
+}
+
 /* Block request 0 (the only unbound worker) and queue request 1. */
 static void block_and_queue(struct __test_metadata *_metadata,
 			    struct _test_data_cancel *self, int s0, int s1)
@@ -189,12 +215,12 @@ TEST_F(cancel, by_fd)
 	ASSERT_EQ(-ECANCELED, self->cq.res[1]);
 	ASSERT_FALSE(self->cq.done[0]);
 
-	ASSERT_EQ(1, iowq_wait_workers_in(0, "pipe_wait_readable", 1, 10));
+	ASSERT_TRUE(splices_running(1));
 	prep_cancel_fd(&self->ring, self->sink[0].w, 0, 101);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	ASSERT_EQ(4, iowq_reap(&self->ring, &self->cq, 4, 10));
-	ASSERT_EQ(-EALREADY, self->cq.res[101]);
-	ASSERT_EQ(-EINTR, self->cq.res[0]);
+	ASSERT_TRUE(cancel_found_running(self->cq.res[101]));
+	ASSERT_TRUE(running_interrupted(self->cq.res[0]));
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
 	ASSERT_EQ(0, self->cq.bad);
 }
@@ -212,14 +238,14 @@ TEST_F(cancel, all_by_fd)
 		prep_block(self, i, 0);
 	prep_block(self, 4, 1);
 	ASSERT_EQ(5, io_uring_submit(&self->ring));
-	ASSERT_EQ(1, iowq_wait_workers_in(0, "pipe_wait_readable", 1, 10));
+	ASSERT_TRUE(splices_running(1));
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.3));
 	prep_cancel_fd(&self->ring, self->sink[0].w, IORING_ASYNC_CANCEL_ALL, 100);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	ASSERT_EQ(5, iowq_reap(&self->ring, &self->cq, 5, 10));
 	/* 6.1 counts one match for the whole of one io-wq's cancel */
-	ASSERT_EQ(1, self->cq.res[100]);
-	ASSERT_EQ(-EINTR, self->cq.res[0]);
+	ASSERT_TRUE(strict() ? self->cq.res[100] == 1 : self->cq.res[100] >= 0);
+	ASSERT_TRUE(running_interrupted(self->cq.res[0]));
 	for (i = 1; i < 4; i++)
 		ASSERT_EQ(-ECANCELED, self->cq.res[i]);
 	ASSERT_FALSE(self->cq.done[4]);
@@ -239,15 +265,17 @@ TEST_F(cancel, any)
 	for (i = 0; i < 6; i++)
 		prep_block(self, i, i % 2);
 	ASSERT_EQ(6, io_uring_submit(&self->ring));
-	ASSERT_EQ(2, iowq_wait_workers_in(0, "pipe_wait_readable", 2, 10));
+	ASSERT_TRUE(splices_running(2));
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.3));
 	prep_cancel_ud(&self->ring, 0, IORING_ASYNC_CANCEL_ANY, 100, 0);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	ASSERT_EQ(7, iowq_reap(&self->ring, &self->cq, 7, 10));
-	ASSERT_EQ(1, self->cq.res[100]);
+	ASSERT_TRUE(strict() ? self->cq.res[100] == 1 : self->cq.res[100] >= 0);
 	/* the two running ones interrupted, the four queued never run */
 	for (i = 0; i < 6; i++)
-		ASSERT_EQ(i < 2 ? -EINTR : -ECANCELED, self->cq.res[i]);
+		ASSERT_TRUE(i < 2 ? running_interrupted(self->cq.res[i]) :
+			    strict() ? self->cq.res[i] == -ECANCELED :
+			    interrupted(self->cq.res[i]));
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
 	ASSERT_EQ(0, self->cq.bad);
 }
@@ -285,6 +313,52 @@ TEST_F(cancel, sync_running)
 	ASSERT_EQ(1, iowq_reap(&self->ring, &self->cq, 1, 10));
 	ASSERT_TRUE(interrupted(self->cq.res[0]));
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
+}
+
+/*
+ * A splice into file F and three writes to F, submitted together: one
+ * worker takes them as one hashed chain and blocks in the splice.  A
+ * cancel of the second write finds it in that worker's chain: ours takes
+ * it out at once (0), stock 6.1 marks it (-EALREADY); either way it ends
+ * -ECANCELED and the other two run, after the splice, in order.
+ */
+TEST_F(cancel, item_of_held_chain)
+{
+	static const char w[3][4] = { "aaa", "bbb", "ccc" };
+	char got[8] = "";
+	int fd, i;
+
+	fd = open("cancel-chain.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	iowq_prep_splice(&self->ring, self->p[0].r, fd, 1, 0, IOSQE_ASYNC);
+	for (i = 0; i < 3; i++) {
+		struct io_uring_sqe *sqe = iowq_get_sqe(&self->ring);
+
+		io_uring_prep_write(sqe, fd, w[i], 3, 1 + 3 * i);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = 1 + i;
+	}
+	ASSERT_EQ(4, io_uring_submit(&self->ring));
+	ASSERT_EQ(1, iowq_wait_workers_in(0, "pipe_wait_readable", 1, 10));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.3));
+	prep_cancel_ud(&self->ring, 2, 0, 100, 0);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 100, 10));
+	ASSERT_TRUE(self->cq.res[100] == 0 ||
+		    (!strict() && self->cq.res[100] == -EALREADY));
+
+	ASSERT_EQ(1, write(self->p[0].w, "s", 1));
+	ASSERT_EQ(5, iowq_reap(&self->ring, &self->cq, 5, 10));
+	ASSERT_EQ(1, self->cq.res[0]);
+	ASSERT_EQ(3, self->cq.res[1]);
+	ASSERT_EQ(-ECANCELED, self->cq.res[2]);
+	ASSERT_EQ(3, self->cq.res[3]);
+	ASSERT_EQ(10, pread(fd, got, 10, 0));
+	ASSERT_EQ(0, memcmp(got, "saaa\0\0\0ccc", 10));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
+	ASSERT_EQ(0, self->cq.bad);
+	close(fd);
+	unlink("cancel-chain.dat");
 }
 
 /* Cancels that match nothing return -ENOENT and disturb nothing. */
