@@ -325,7 +325,7 @@ TEST_F(cancel, sync_running)
 TEST_F(cancel, item_of_held_chain)
 {
 	static const char w[3][4] = { "aaa", "bbb", "ccc" };
-	char got[8] = "";
+	char got[16] = "";
 	int fd, i;
 
 	fd = open("cancel-chain.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
