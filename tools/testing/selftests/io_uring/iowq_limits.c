@@ -443,17 +443,39 @@ static int nproc_child(unsigned int nproc, bool drop)
 	return 0;
 }
 
-static int run_nproc_child(unsigned int nproc, bool drop)
+/*
+ * Wait up to @secs for child @pid: its exit status, 128 + the signal that
+ * killed it, -1 if it did not end in time, -2 if there is no child.
+ */
+static int child_result(pid_t pid, double secs)
 {
-	pid_t pid = fork();
 	int status;
 
-	if (!pid)
-		_exit(nproc_child(nproc, drop));
-	status = iowq_waitpid(pid, 90);
+	if (pid < 0)
+		return -2;
+	status = iowq_waitpid(pid, secs);
 	if (status < 0)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Run @fn in a child process; child_result() of it. */
+static int run_child(int (*fn)(void), double secs)
+{
+	pid_t pid = fork();
+
+	if (!pid)
+		_exit(fn());
+	return child_result(pid, secs);
+}
+
+static int run_nproc_child(unsigned int nproc, bool drop)
+{
+	pid_t pid = fork();
+
+	if (!pid)
+		_exit(nproc_child(nproc, drop));
+	return child_result(pid, 90);
 }
 
 /* As root, the unbound limit is RLIMIT_NPROC (3) even though fork is not. */
@@ -512,19 +534,9 @@ static int no_worker_child(void)
 /* Worker creation that fails for good cancels the work it was for. */
 TEST_F_TIMEOUT(limits, creation_fails_for_good, 60)
 {
-	pid_t pid;
-	int status;
-
 	if (geteuid())
 		SKIP(return, "needs root to become nobody");
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(no_worker_child());
-	status = iowq_waitpid(pid, 40);
-	ASSERT_NE(-1, status);
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, run_child(no_worker_child, 40));
 }
 
 /*
@@ -580,20 +592,10 @@ static int idle_vs_creation_child(void)
 /* An idle worker serves queued work before a slow or failing creation. */
 TEST_F_TIMEOUT(limits, idle_worker_before_failing_creation, 60)
 {
-	pid_t pid;
-	int status;
-
 	if (geteuid())
 		SKIP(return, "needs root to become nobody");
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(idle_vs_creation_child());
 	/* its FIFO stays behind: the test's directory is removed after it */
-	status = iowq_waitpid(pid, 50);
-	ASSERT_NE(-1, status);
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, run_child(idle_vs_creation_child, 50));
 }
 
 TEST_HARNESS_MAIN
