@@ -16,7 +16,6 @@
 
 #define MAXW	64
 #define HOTPLUG_CPU	1
-#define ONLINE_PATH	"/sys/devices/system/cpu/cpu1/online"
 
 FIXTURE(aff) {
 	struct io_uring ring;
@@ -342,7 +341,7 @@ TEST_F_TIMEOUT(aff, cpu_hotplug, 90)
 
 	if (geteuid())
 		SKIP(return, "needs root");
-	if (nr_cpus() < 2 || access(ONLINE_PATH, W_OK))
+	if (nr_cpus() < 2 || !iowq_cpu_hotpluggable(HOTPLUG_CPU))
 		SKIP(return, "CPU %d cannot be taken offline", HOTPLUG_CPU);
 	start_guard(_metadata, self);
 	node_cpus_of(HOTPLUG_CPU, &node1);
@@ -605,7 +604,7 @@ static void in_cpuset(struct __test_metadata *_metadata,
 
 	if (geteuid())
 		SKIP(return, "needs root");
-	if (nr_cpus() < 2 || access(ONLINE_PATH, W_OK))
+	if (nr_cpus() < 2 || !iowq_cpu_hotpluggable(HOTPLUG_CPU))
 		SKIP(return, "CPU %d cannot be taken offline", HOTPLUG_CPU);
 	why = cpuset_make();
 	if (why)

@@ -638,13 +638,27 @@ static inline bool iowq_kernel_is_ours(void)
 	return k && !strcmp(k, "ours");
 }
 
+static inline void iowq_cpu_online_path(int cpu, char *path, size_t len)
+{
+	snprintf(path, len, "/sys/devices/system/cpu/cpu%d/online", cpu);
+}
+
+/* True if CPU @cpu can be taken offline here (its online file is writable). */
+static inline bool iowq_cpu_hotpluggable(int cpu)
+{
+	char path[64];
+
+	iowq_cpu_online_path(cpu, path, sizeof(path));
+	return !access(path, W_OK);
+}
+
 /* Take CPU @cpu offline (@on false) or bring it online; 0 or -errno. */
 static inline int iowq_cpu_set_online(int cpu, bool on)
 {
 	char path[64];
 	int fd, ret;
 
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	iowq_cpu_online_path(cpu, path, sizeof(path));
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
