@@ -11,8 +11,6 @@
 #include "../kselftest_harness.h"
 #include "iowq_util.h"
 
-#define LINE_MAX_LEN	1024
-
 FIXTURE(fdinfo) {
 	struct io_uring ring;
 	struct iowq_cq cq;
@@ -20,59 +18,17 @@ FIXTURE(fdinfo) {
 	int node;
 };
 
-/*
- * The fdinfo line of @ring for the io-wq of @tid, @node, @acct into @line;
- * 0, -ENOENT if there is none, -ENODATA if fdinfo has no IoWq line at all.
- */
-static int stat_line(struct io_uring *ring, pid_t tid, int node,
-		     const char *acct, char *line)
-{
-	char path[64], want[96], buf[LINE_MAX_LEN];
-	bool any = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", ring->ring_fd);
-	snprintf(want, sizeof(want), "IoWq:\tpid=%d node=%d acct=%s ", tid,
-		 node, acct);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(buf, sizeof(buf), f)) {
-		if (strncmp(buf, "IoWq:", 5))
-			continue;
-		any = true;
-		if (!strncmp(buf, want, strlen(want))) {
-			strcpy(line, buf);
-			fclose(f);
-			return 0;
-		}
-	}
-	fclose(f);
-	return any ? -ENOENT : -ENODATA;
-}
-
-/* The value of @key in a line of stat_line(); -1 if it is not there. */
-static long stat_get(const char *line, const char *key)
-{
-	char want[32];
-	const char *p;
-
-	snprintf(want, sizeof(want), " %s=", key);
-	p = strstr(line, want);
-	return p ? strtol(p + strlen(want), NULL, 10) : -1;
-}
-
 /* Wait until @key of the line reads @val; returns the last value read. */
 static long stat_wait(struct io_uring *ring, pid_t tid, int node,
 		      const char *acct, const char *key, long val, double secs)
 {
 	double end = iowq_now() + secs;
-	char line[LINE_MAX_LEN];
+	char line[IOWQ_STAT_LINE_MAX];
 	long v = -1;
 
 	do {
-		if (!stat_line(ring, tid, node, acct, line))
-			v = stat_get(line, key);
+		if (!iowq_stat_line(ring, tid, node, acct, line))
+			v = iowq_stat_get(line, key);
 		if (v == val)
 			break;
 		iowq_sleep(0.01);
@@ -106,14 +62,14 @@ FIXTURE_TEARDOWN(fdinfo)
 TEST_F(fdinfo, blocked_splices)
 {
 	struct iowq_pipe p[3];
-	char line[LINE_MAX_LEN];
+	char line[IOWQ_STAT_LINE_MAX];
 	int null, i, ret;
 
-	ret = stat_line(&self->ring, self->tid, self->node, "bound", line);
+	ret = iowq_stat_line(&self->ring, self->tid, self->node, "bound", line);
 	if (ret == -ENODATA && !iowq_kernel_is_ours())
 		SKIP(return, NO_STATS);
 	ASSERT_EQ(0, ret);
-	ASSERT_EQ(0, stat_get(line, "enqueued"));
+	ASSERT_EQ(0, iowq_stat_get(line, "enqueued"));
 	ASSERT_EQ(0, iowq_pipes_open(p, 3));
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, null);
@@ -123,17 +79,17 @@ TEST_F(fdinfo, blocked_splices)
 	ASSERT_EQ(3, io_uring_submit(&self->ring));
 	ASSERT_EQ(3, stat_wait(&self->ring, self->tid, self->node, "unbound",
 			       "busy", 3, 5));
-	ASSERT_EQ(0, stat_line(&self->ring, self->tid, self->node, "unbound",
+	ASSERT_EQ(0, iowq_stat_line(&self->ring, self->tid, self->node, "unbound",
 			       line));
 	TH_LOG("%s", line);
-	EXPECT_EQ(3, stat_get(line, "alive"));
-	EXPECT_EQ(0, stat_get(line, "idle"));
-	EXPECT_EQ(0, stat_get(line, "running"));
-	EXPECT_EQ(0, stat_get(line, "queued"));
-	EXPECT_EQ(0, stat_get(line, "stalled"));
-	EXPECT_EQ(3, stat_get(line, "enqueued"));
-	EXPECT_EQ(0, stat_get(line, "completed"));
-	EXPECT_EQ(3, stat_get(line, "created"));
+	EXPECT_EQ(3, iowq_stat_get(line, "alive"));
+	EXPECT_EQ(0, iowq_stat_get(line, "idle"));
+	EXPECT_EQ(0, iowq_stat_get(line, "running"));
+	EXPECT_EQ(0, iowq_stat_get(line, "queued"));
+	EXPECT_EQ(0, iowq_stat_get(line, "stalled"));
+	EXPECT_EQ(3, iowq_stat_get(line, "enqueued"));
+	EXPECT_EQ(0, iowq_stat_get(line, "completed"));
+	EXPECT_EQ(3, iowq_stat_get(line, "created"));
 
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(1, write(p[i].w, "x", 1));
@@ -142,11 +98,11 @@ TEST_F(fdinfo, blocked_splices)
 		EXPECT_EQ(1, self->cq.res[i]);
 	ASSERT_EQ(3, stat_wait(&self->ring, self->tid, self->node, "unbound",
 			       "idle", 3, 5));
-	ASSERT_EQ(0, stat_line(&self->ring, self->tid, self->node, "unbound",
+	ASSERT_EQ(0, iowq_stat_line(&self->ring, self->tid, self->node, "unbound",
 			       line));
-	EXPECT_EQ(3, stat_get(line, "completed"));
-	EXPECT_EQ(0, stat_get(line, "busy"));
-	EXPECT_EQ(0, stat_get(line, "cancelled"));
+	EXPECT_EQ(3, iowq_stat_get(line, "completed"));
+	EXPECT_EQ(0, iowq_stat_get(line, "busy"));
+	EXPECT_EQ(0, iowq_stat_get(line, "cancelled"));
 
 	for (i = 10; i < 26; i++)
 		iowq_prep_nop(&self->ring, i, IOSQE_ASYNC);
@@ -154,9 +110,9 @@ TEST_F(fdinfo, blocked_splices)
 	ASSERT_EQ(19, iowq_reap(&self->ring, &self->cq, 19, 10));
 	ASSERT_EQ(16, stat_wait(&self->ring, self->tid, self->node, "bound",
 				"completed", 16, 5));
-	ASSERT_EQ(0, stat_line(&self->ring, self->tid, self->node, "bound",
+	ASSERT_EQ(0, iowq_stat_line(&self->ring, self->tid, self->node, "bound",
 			       line));
-	EXPECT_EQ(16, stat_get(line, "enqueued"));
+	EXPECT_EQ(16, iowq_stat_get(line, "enqueued"));
 	EXPECT_EQ(0, self->cq.bad);
 	iowq_pipes_close(p, 3);
 	close(null);
@@ -166,21 +122,21 @@ TEST_F(fdinfo, blocked_splices)
 TEST_F(fdinfo, max_workers_limits)
 {
 	int node, nodes = iowq_nr_nodes();
-	char line[LINE_MAX_LEN];
+	char line[IOWQ_STAT_LINE_MAX];
 	int ret;
 
-	ret = stat_line(&self->ring, self->tid, self->node, "bound", line);
+	ret = iowq_stat_line(&self->ring, self->tid, self->node, "bound", line);
 	if (ret == -ENODATA && !iowq_kernel_is_ours())
 		SKIP(return, NO_STATS);
 	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 1, 1, NULL));
 	for (node = 0; node < nodes; node++) {
-		ASSERT_EQ(0, stat_line(&self->ring, self->tid, node, "bound",
+		ASSERT_EQ(0, iowq_stat_line(&self->ring, self->tid, node, "bound",
 				       line));
-		EXPECT_EQ(1, stat_get(line, "limit"));
-		ASSERT_EQ(0, stat_line(&self->ring, self->tid, node, "unbound",
+		EXPECT_EQ(1, iowq_stat_get(line, "limit"));
+		ASSERT_EQ(0, iowq_stat_line(&self->ring, self->tid, node, "unbound",
 				       line));
-		EXPECT_EQ(1, stat_get(line, "limit"));
+		EXPECT_EQ(1, iowq_stat_get(line, "limit"));
 	}
 }
 
@@ -192,12 +148,12 @@ TEST_F(fdinfo, max_workers_limits)
  */
 TEST_F(fdinfo, hash_stall_counted)
 {
-	char line[LINE_MAX_LEN], buf[4096];
+	char line[IOWQ_STAT_LINE_MAX], buf[4096];
 	struct io_uring_sqe *sqe;
 	struct iowq_pipe p;
 	int fd, ret;
 
-	ret = stat_line(&self->ring, self->tid, self->node, "bound", line);
+	ret = iowq_stat_line(&self->ring, self->tid, self->node, "bound", line);
 	if (ret == -ENODATA && !iowq_kernel_is_ours())
 		SKIP(return, NO_STATS);
 	ASSERT_EQ(0, ret);
@@ -220,12 +176,12 @@ TEST_F(fdinfo, hash_stall_counted)
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	ASSERT_EQ(1, stat_wait(&self->ring, self->tid, self->node, "bound",
 			       "stalled", 1, 5));
-	ASSERT_EQ(0, stat_line(&self->ring, self->tid, self->node, "bound",
+	ASSERT_EQ(0, iowq_stat_line(&self->ring, self->tid, self->node, "bound",
 			       line));
 	TH_LOG("%s", line);
-	EXPECT_EQ(1, stat_get(line, "hash_stalls"));
-	EXPECT_EQ(1, stat_get(line, "queued"));
-	EXPECT_EQ(0, stat_get(line, "running"));
+	EXPECT_EQ(1, iowq_stat_get(line, "hash_stalls"));
+	EXPECT_EQ(1, iowq_stat_get(line, "queued"));
+	EXPECT_EQ(0, iowq_stat_get(line, "running"));
 	EXPECT_EQ(0, self->cq.done[2]);
 
 	ASSERT_EQ(1, write(p.w, "x", 1));

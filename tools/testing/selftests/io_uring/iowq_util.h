@@ -626,6 +626,52 @@ static inline int iowq_waitpid(pid_t pid, double secs)
 	return status;
 }
 
+/* ---- fdinfo (our io-wq only: stock 6.1 prints no IoWq: line) ----------- */
+
+#define IOWQ_STAT_LINE_MAX	1024
+
+/*
+ * The fdinfo line of @ring for the io-wq of @tid, @node, @acct into @line;
+ * 0, -ENOENT if there is none, -ENODATA if fdinfo has no IoWq line at all.
+ */
+static inline int iowq_stat_line(struct io_uring *ring, pid_t tid, int node,
+				 const char *acct, char *line)
+{
+	char path[64], want[96], buf[IOWQ_STAT_LINE_MAX];
+	bool any = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", ring->ring_fd);
+	snprintf(want, sizeof(want), "IoWq:\tpid=%d node=%d acct=%s ", tid,
+		 node, acct);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(buf, sizeof(buf), f)) {
+		if (strncmp(buf, "IoWq:", 5))
+			continue;
+		any = true;
+		if (!strncmp(buf, want, strlen(want))) {
+			strcpy(line, buf);
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return any ? -ENOENT : -ENODATA;
+}
+
+/* The value of @key in a line of iowq_stat_line(); -1 if it is not there. */
+static inline long iowq_stat_get(const char *line, const char *key)
+{
+	char want[32];
+	const char *p;
+
+	snprintf(want, sizeof(want), " %s=", key);
+	p = strstr(line, want);
+	return p ? strtol(p + strlen(want), NULL, 10) : -1;
+}
+
 /*
  * True if the harness said it booted our io-wq (IOWQ_KERNEL=ours, from
  * iowq.kernel= on the kernel command line): a feature of ours that is
