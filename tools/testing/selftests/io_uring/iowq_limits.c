@@ -12,6 +12,7 @@
 #include "../kselftest_harness.h"
 #include "iowq_util.h"
 
+#include <stdatomic.h>
 #include <sys/resource.h>
 
 FIXTURE(limits) {
@@ -596,6 +597,128 @@ TEST_F_TIMEOUT(limits, idle_worker_before_failing_creation, 60)
 		SKIP(return, "needs root to become nobody");
 	/* its FIFO stays behind: the test's directory is removed after it */
 	ASSERT_EQ(0, run_child(idle_vs_creation_child, 50));
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+struct vforker {
+	struct io_uring *ring;
+	struct iowq_pipe *p;
+	int sink;
+	atomic_int tid;
+	atomic_int go;
+	int submitted;
+	int child;
+};
+
+/*
+ * Two async splices from empty pipes (the unbound limit is 1: the second
+ * waits), then a vfork() whose child sleeps 0.5 s: while the parent waits
+ * for it (a killable sleep, which neither a signal nor task_work ends),
+ * the test makes SIGUSR1 pending and raises the limit.
+ */
+static void *vforker_fn(void *arg)
+{
+	struct vforker *v = arg;
+	pid_t pid;
+
+	iowq_pin_cpu(0);
+	atomic_store(&v->tid, iowq_gettid());
+	iowq_prep_splice(v->ring, v->p[0].r, v->sink, 1, 0, IOSQE_ASYNC);
+	iowq_prep_splice(v->ring, v->p[1].r, v->sink, 1, 1, IOSQE_ASYNC);
+	v->submitted = io_uring_submit(v->ring);
+	while (!atomic_load(&v->go))
+		iowq_sleep(0.005);
+	pid = vfork();
+	if (!pid) {
+		struct timespec ts = { 0, 500 * 1000 * 1000 };
+
+		syscall(SYS_nanosleep, &ts, NULL);
+		_exit(0);
+	}
+	v->child = iowq_waitpid(pid, 10);
+	while (atomic_load(&v->go) != 2)
+		iowq_sleep(0.005);
+	return NULL;
+}
+
+static bool in_vfork(const char *wchan)
+{
+	return !strcmp(wchan, "wait_for_vfork_done") ||
+	       !strcmp(wchan, "kernel_clone");
+}
+
+/*
+ * A worker creation that fails because a signal is pending (copy_process()
+ * gives -ERESTARTNOINTR) is retried, not given up.  Made deterministic: the
+ * creation is queued as task_work while its task sleeps in vfork() with a
+ * signal already pending, so it runs with the signal pending; the queued
+ * splice must still get a worker.  Our io-wq only: stock 6.1 starts no
+ * worker when a limit is raised.
+ */
+TEST_F_TIMEOUT(limits, creation_retried_after_signal, 60)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct vforker v = { .ring = &self->ring, .sink = self->sink.w };
+	char path[64], wchan[64] = "";
+	char line[IOWQ_STAT_LINE_MAX];
+	pthread_t t;
+	pid_t tid;
+	int i, fd;
+
+	if (!iowq_kernel_is_ours())
+		SKIP(return, "stock 6.1 starts no worker on a raised limit");
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 2));
+	self->nr_pipes = 2;
+	v.p = self->p;
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 1, NULL));
+	ASSERT_EQ(0, pthread_create(&t, NULL, vforker_fn, &v));
+	while (!atomic_load(&v.tid))
+		iowq_sleep(0.001);
+	tid = atomic_load(&v.tid);
+	ASSERT_EQ(1, iowq_wait_workers_in(tid, "pipe_wait_readable", 1, 10));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(1, iowq_count_workers_of(tid));
+	atomic_store(&v.go, 1);
+	/*
+	 * wait until the thread sleeps in vfork() (wait_for_vfork_done(),
+	 * inlined into kernel_clone())
+	 */
+	snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", tid);
+	for (i = 0; i < 200 && !in_vfork(wchan); i++) {
+		ssize_t len;
+
+		iowq_sleep(0.005);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+		len = read(fd, wchan, sizeof(wchan) - 1);
+		wchan[len > 0 ? len : 0] = 0;
+		close(fd);
+	}
+	ASSERT_TRUE(in_vfork(wchan)) TH_LOG("thread in %s", wchan);
+	ASSERT_EQ(0, syscall(SYS_tgkill, getpid(), tid, SIGUSR1));
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 2, NULL));
+	/* the thread is back from vfork(): its creation failed, then retried */
+	ASSERT_EQ(2, iowq_wait_workers_in(tid, "pipe_wait_readable", 2, 10));
+	ASSERT_EQ(0, iowq_stat_line(&self->ring, tid, 0, "unbound", line));
+	TH_LOG("unbound account: %s", line);
+	ASSERT_LE(1, iowq_stat_get(line, "create_retried"));
+	ASSERT_EQ(0, iowq_stat_get(line, "create_failed"));
+	ASSERT_EQ(0, v.child);
+	ASSERT_EQ(1, write(self->p[0].w, "a", 1));
+	ASSERT_EQ(1, write(self->p[1].w, "b", 1));
+	ASSERT_EQ(2, iowq_reap(&self->ring, &self->cq, 2, 10));
+	ASSERT_EQ(1, self->cq.res[0]);
+	ASSERT_EQ(1, self->cq.res[1]);
+	ASSERT_EQ(0, self->cq.bad);
+	atomic_store(&v.go, 2);
+	ASSERT_EQ(0, iowq_join(t, 10));
+	ASSERT_EQ(2, v.submitted);
 }
 
 TEST_HARNESS_MAIN
