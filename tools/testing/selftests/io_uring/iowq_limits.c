@@ -12,6 +12,7 @@
 #include "../kselftest_harness.h"
 #include "iowq_util.h"
 
+#include <dirent.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
 
@@ -719,6 +720,91 @@ TEST_F_TIMEOUT(limits, creation_retried_after_signal, 60)
 	atomic_store(&v.go, 2);
 	ASSERT_EQ(0, iowq_join(t, 10));
 	ASSERT_EQ(2, v.submitted);
+}
+
+/* The SQPOLL thread ("iou-sqp-<pid>") of this process; 0 if none. */
+static pid_t sqpoll_thread(void)
+{
+	char comm[64], want[32];
+	struct dirent *de;
+	pid_t found = 0;
+	DIR *dir;
+
+	snprintf(want, sizeof(want), "iou-sqp-%d", getpid());
+	dir = opendir("/proc/self/task");
+	if (!dir)
+		return 0;
+	while (!found && (de = readdir(dir))) {
+		pid_t tid = atoi(de->d_name);
+
+		if (tid > 0 && !iowq_task_comm(tid, comm, sizeof(comm)) &&
+		    !strcmp(comm, want))
+			found = tid;
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * On an SQPOLL ring the SQ thread submits, so the work goes to its io-wq
+ * ("iou-wrk-<SQ thread>"), not to the thread that fills the ring, and
+ * IORING_REGISTER_IOWQ_MAX_WORKERS and IORING_REGISTER_IOWQ_AFF on that
+ * ring act on the SQ thread's io-wq: with an unbound limit of 2 and the
+ * mask {0}, four blocked splices get two workers (never more), both on
+ * CPU 0, and all four complete once their pipes are fed.
+ */
+TEST_F_TIMEOUT(limits, sqpoll_ring, 60)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_SQPOLL,
+				     .sq_thread_idle = 1000 };
+	unsigned int prev[2];
+	struct io_uring ring;
+	pid_t tids[8], sqp;
+	cpu_set_t mask, set;
+	int i, n;
+
+	ASSERT_EQ(0, io_uring_queue_init_params(16, &ring, &p));
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 4));
+	self->nr_pipes = 4;
+	/* the SQ thread names itself once it runs */
+	for (i = 0; i < 500 && !(sqp = sqpoll_thread()); i++)
+		iowq_sleep(0.01);
+	ASSERT_LT(0, sqp);
+	ASSERT_EQ(0, iowq_set_max_workers(&ring, 0, 2, prev));
+	TH_LOG("SQ thread %d, limits were %u/%u", sqp, prev[0], prev[1]);
+	ASSERT_EQ(0, iowq_set_max_workers(&ring, 0, 0, prev));
+	ASSERT_EQ(2, prev[1]);
+	CPU_ZERO(&mask);
+	CPU_SET(0, &mask);
+	ASSERT_EQ(0, io_uring_register_iowq_aff(&ring, sizeof(mask), &mask));
+	for (i = 0; i < 4; i++)
+		iowq_prep_splice(&ring, self->p[i].r, self->sink.w, 1, i,
+				 IOSQE_ASYNC);
+	ASSERT_EQ(4, io_uring_submit(&ring));
+	/*
+	 * Stock 6.1 may leave one of the two idle beside the queued splices
+	 * (as with any worker limit): only ours must have both blocked.
+	 */
+	n = iowq_wait_workers_in(sqp, "pipe_wait_readable", 2,
+				 iowq_kernel_is_ours() ? 10 : 1);
+	if (iowq_kernel_is_ours())
+		ASSERT_EQ(2, n);
+	ASSERT_EQ(2, iowq_wait_workers(sqp, 2, 2, 10));
+	ASSERT_EQ(2, iowq_max_workers_seen(sqp, 0.3));
+	ASSERT_EQ(0, iowq_count_workers_of(iowq_gettid()));
+	n = iowq_list_workers(sqp, tids, 8);
+	ASSERT_EQ(2, n);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, iowq_task_cpus(tids[i], &set));
+		ASSERT_TRUE(CPU_EQUAL(&set, &mask));
+	}
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(1, write(self->p[i].w, "q", 1));
+	ASSERT_EQ(4, iowq_reap(&ring, &self->cq, 4, 10));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(1, self->cq.res[i]);
+	ASSERT_EQ(0, self->cq.bad);
+	io_uring_queue_exit(&ring);
 }
 
 TEST_HARNESS_MAIN
