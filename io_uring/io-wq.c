@@ -566,11 +566,32 @@ static void io_worker_settle(struct io_worker *worker, bool blocked)
 	acct->burst = blocked;
 }
 
-/* Put @work at the end of its hash chain, or of the queue. */
-static void io_acct_insert(struct io_wqe_acct *acct, struct io_wq_work *work)
+/*
+ * The account stalls: no queued work can run until a hash key is released.
+ * Returns false if it had stalled already.
+ */
+static bool io_acct_mark_stalled(struct io_wqe_acct *acct)
+{
+	lockdep_assert_held(&acct->lock);
+
+	if (test_and_set_bit(IO_ACCT_STALLED, &acct->flags))
+		return false;
+	acct->nr_hash_stalls++;
+	trace_io_wq_stall(io_acct_owner(acct), acct->wqe->node, acct->index,
+			  io_work_hash_key(io_node_work(acct->work_list.first)));
+	return true;
+}
+
+/*
+ * Put @work at the end of its hash chain, or of the queue.  Returns true if
+ * @work, alone on the queue, starts a chain whose key is busy: nothing
+ * queued can run now.
+ */
+static bool io_acct_insert(struct io_wqe_acct *acct, struct io_wq_work *work)
 {
 	struct io_wq_work *tail;
 	unsigned int key;
+	bool alone;
 
 	lockdep_assert_held(&acct->lock);
 
@@ -578,19 +599,23 @@ static void io_acct_insert(struct io_wqe_acct *acct, struct io_wq_work *work)
 		wq_list_add_tail(&work->list, &acct->work_list);
 		acct->nr_units++;
 		clear_bit(IO_ACCT_STALLED, &acct->flags);
-		return;
+		return false;
 	}
 	key = io_work_hash_key(work);
 	tail = acct->hash_tail[key];
 	acct->hash_tail[key] = work;
 	if (tail) {
 		wq_list_add_after(&work->list, &tail->list, &acct->work_list);
-		return;
+		return false;
 	}
+	alone = wq_list_empty(&acct->work_list);
 	wq_list_add_tail(&work->list, &acct->work_list);
 	acct->nr_units++;
-	if (!test_bit(key, &acct_wq(acct)->hash->map))
+	if (!test_bit(key, &acct_wq(acct)->hash->map)) {
 		clear_bit(IO_ACCT_STALLED, &acct->flags);
+		return false;
+	}
+	return alone;
 }
 
 /* Unlink queued @work, which follows @prev (NULL: the head). */
@@ -675,13 +700,8 @@ static struct io_wq_work *io_acct_take_work(struct io_wqe_acct *acct,
 again:
 	work = io_acct_first_runnable(acct, &prev);
 	if (!work) {
-		if (!wq_list_empty(&acct->work_list) &&
-		    !test_and_set_bit(IO_ACCT_STALLED, &acct->flags)) {
-			work = io_node_work(acct->work_list.first);
-			acct->nr_hash_stalls++;
-			trace_io_wq_stall(io_acct_owner(acct), acct->wqe->node,
-					  acct->index, io_work_hash_key(work));
-		}
+		if (!wq_list_empty(&acct->work_list))
+			io_acct_mark_stalled(acct);
 		return NULL;
 	}
 	if (io_wq_is_hashed(work)) {
@@ -757,6 +777,7 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
 {
 	struct io_wqe_acct *acct = io_work_acct(wqe, work);
 	struct io_wq *wq = wqe->wq;
+	bool stalled;
 
 	if (test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
 	    (work->flags & IO_WQ_WORK_CANCEL)) {
@@ -765,13 +786,24 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
 	}
 	io_work_stamp(work);
 	raw_spin_lock(&acct->lock);
-	io_acct_insert(acct, work);
+	stalled = io_acct_insert(acct, work);
 	acct->nr_enqueued++;
 	trace_io_wq_enqueue(io_acct_owner(acct), acct->wqe->node, acct->index, work,
 			    io_wq_is_hashed(work) ? io_work_hash_key(work) : -1,
 			    acct->nr_units);
+	/*
+	 * Work that cannot run starts nobody: the account stalls at once, as
+	 * a worker would find when it looks, and waits for the key.
+	 */
+	stalled = stalled && io_acct_mark_stalled(acct);
 	io_acct_activate(acct);
 	raw_spin_unlock(&acct->lock);
+	/* the key may have been released meanwhile */
+	if (stalled && io_acct_stall(acct)) {
+		raw_spin_lock(&acct->lock);
+		io_acct_activate(acct);
+		raw_spin_unlock(&acct->lock);
+	}
 }
 
 /*
