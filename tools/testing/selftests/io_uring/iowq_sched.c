@@ -340,4 +340,94 @@ TEST_F_TIMEOUT(sched, burst_only_for_blocking_work, 60)
 	ASSERT_EQ(0, self->cq.bad);
 }
 
+/* The "created" counter of this thread's bound account (node of CPU 0). */
+static long bound_created(struct io_uring *ring)
+{
+	char line[IOWQ_STAT_LINE_MAX];
+
+	if (iowq_stat_line(ring, iowq_gettid(), iowq_cpu_node(0), "bound", line))
+		return -1;
+	return iowq_stat_get(line, "created");
+}
+
+/*
+ * Threads only for work that can make progress, counted by fdinfo's
+ * "created" (a surplus worker could have exited before a count):
+ * - 200 async NOPs one at a time keep one worker;
+ * - 256 buffered writes to one file, queued at once, keep that worker:
+ *   one runs at a time (one hash key), the others start nobody;
+ * - while a splice into the file from an empty pipe holds the key (on
+ *   that worker), 8 appends to the file start no worker either, and they
+ *   land after the splice's data.
+ * Our io-wq only: stock 6.1 creates a worker at every IOSQE_ASYNC punt
+ * that finds no idle one.
+ */
+TEST_F_TIMEOUT(sched, workers_only_for_runnable_work, 90)
+{
+	static char wbuf[4096];
+	struct io_uring_sqe *sqe;
+	char buf[16] = "";
+	int i, fd, afd;
+
+	if (!iowq_kernel_is_ours())
+		SKIP(return, "stock 6.1 starts a worker per IOSQE_ASYNC punt");
+	for (i = 0; i < 200; i++) {
+		iowq_prep_nop(&self->ring, i, IOSQE_ASYNC);
+		ASSERT_EQ(1, io_uring_submit(&self->ring));
+		ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, i, 10));
+	}
+	ASSERT_EQ(1, bound_created(&self->ring));
+
+	fd = open("economy.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	memset(wbuf, 'w', sizeof(wbuf));
+	memset(&self->cq, 0, sizeof(self->cq));
+	for (i = 0; i < 256; i++) {
+		sqe = iowq_get_sqe(&self->ring);
+		io_uring_prep_write(sqe, fd, wbuf, sizeof(wbuf),
+				    (off_t)i * sizeof(wbuf));
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = i;
+		if (i % 32 == 31)
+			ASSERT_EQ(32, io_uring_submit(&self->ring));
+	}
+	ASSERT_EQ(256, iowq_reap(&self->ring, &self->cq, 256, 30));
+	for (i = 0; i < 256; i++)
+		ASSERT_EQ(sizeof(wbuf), self->cq.res[i]);
+	ASSERT_EQ(1, bound_created(&self->ring));
+
+	open_pipes(_metadata, self, 1);
+	afd = open("economy.dat", O_WRONLY | O_APPEND | O_CLOEXEC);
+	ASSERT_LE(0, afd);
+	memset(&self->cq, 0, sizeof(self->cq));
+	/* splice() refuses O_APPEND files: into fd, at its end */
+	ASSERT_EQ(256 * sizeof(wbuf), lseek(fd, 0, SEEK_END));
+	iowq_prep_splice(&self->ring, self->p[0].r, fd, 2, 0, IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(1, iowq_wait_workers_in(iowq_gettid(), "pipe_wait_readable",
+					  1, 10));
+	for (i = 1; i <= 8; i++) {
+		sqe = iowq_get_sqe(&self->ring);
+		io_uring_prep_write(sqe, afd, "a", 1, 0);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = i;
+	}
+	ASSERT_EQ(8, io_uring_submit(&self->ring));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.5));
+	ASSERT_EQ(1, bound_created(&self->ring));
+	ASSERT_EQ(1, iowq_count_workers_of(iowq_gettid()));
+	ASSERT_EQ(2, write(self->p[0].w, "s\n", 2));
+	ASSERT_EQ(9, iowq_reap(&self->ring, &self->cq, 9, 10));
+	ASSERT_EQ(2, self->cq.res[0]);
+	for (i = 1; i <= 8; i++)
+		ASSERT_EQ(1, self->cq.res[i]);
+	ASSERT_EQ(10, pread(fd, buf, 10, 256 * sizeof(wbuf)));
+	ASSERT_EQ(0, memcmp(buf, "s\naaaaaaaa", 10));
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+	close(afd);
+	close(fd);
+	unlink("economy.dat");
+}
+
 TEST_HARNESS_MAIN
