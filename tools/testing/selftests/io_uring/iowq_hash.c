@@ -73,20 +73,41 @@ static bool records_in_order(int fd, off_t off, int first, int n)
 	return true;
 }
 
-/* 200 async appends to one file land in submission order. */
+/*
+ * Record 0 comes through a splice into the file from an empty pipe, which
+ * holds the file's hash key while it waits; records 1..200, async appends
+ * queued behind it, must not run until it is done (none completes while
+ * it waits), then land in submission order after it.  Were they not
+ * hashed, they would run at once, on several workers, in any order.
+ */
 TEST_F_TIMEOUT(hash, appends_in_order, 120)
 {
 	int i, n = 200, fd = open_file(0, O_APPEND | O_TRUNC);
+	int sfd = open_file(0, 0);
+	char rec0[REC + 1];
 
 	ASSERT_LE(0, fd);
-	for (i = 0; i < n; i++)
+	ASSERT_LE(0, sfd);
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 1));
+	self->nr_pipes = 1;
+	/* splice() refuses O_APPEND files: record 0 goes through sfd, at 0 */
+	iowq_prep_splice(&self->ring, self->p[0].r, sfd, REC, 0, IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(1, iowq_wait_workers_in(iowq_gettid(), "pipe_wait_readable",
+					  1, 10));
+	for (i = 1; i <= n; i++)
 		prep_record(&self->ring, fd, i, i);
 	ASSERT_EQ(n, io_uring_submit(&self->ring));
-	ASSERT_EQ(n, iowq_reap(&self->ring, &self->cq, n, 60));
-	for (i = 0; i < n; i++)
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.5));
+	snprintf(rec0, sizeof(rec0), "record %07d\n", 0);
+	ASSERT_EQ(REC, write(self->p[0].w, rec0, REC));
+	ASSERT_EQ(n + 1, iowq_reap(&self->ring, &self->cq, n + 1, 60));
+	ASSERT_EQ(0, self->cq.order[0]);
+	for (i = 0; i <= n; i++)
 		ASSERT_EQ(REC, self->cq.res[i]);
-	ASSERT_EQ(n * REC, lseek(fd, 0, SEEK_END));
-	ASSERT_TRUE(records_in_order(fd, 0, 0, n));
+	ASSERT_EQ((n + 1) * REC, lseek(fd, 0, SEEK_END));
+	ASSERT_TRUE(records_in_order(fd, 0, 0, n + 1));
+	close(sfd);
 	close(fd);
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
 	ASSERT_EQ(0, self->cq.bad);
@@ -286,25 +307,41 @@ TEST_F_TIMEOUT(hash, key_free_before_linked_fsync_read, 60)
 }
 
 /*
- * Hashed appends to two files interleaved with unhashed NOPs and reads on
- * 2 bound workers: nothing is starved, each file's appends stay in order.
+ * Hashed appends to two files, whose keys are held by splices into the
+ * files from empty pipes, interleaved with unhashed async NOPs and reads:
+ * the NOPs and reads all complete while the keys are held (stuck chains
+ * do not starve other work) and no append does; once the pipes are fed,
+ * every append completes, each file's in order after its splice's record.
  */
 TEST_F_TIMEOUT(hash, mixed_stream_completes, 120)
 {
-	int i, n = 300, fd[2] = { open_file(3, O_APPEND | O_TRUNC),
-				  open_file(4, O_APPEND | O_TRUNC) };
+	int i, k, n = 240, fd[2] = { open_file(3, O_APPEND | O_TRUNC),
+				     open_file(4, O_APPEND | O_TRUNC) };
+	int sfd[2] = { open_file(3, 0), open_file(4, 0) };
 	static char rbuf[REC];
+	char rec0[REC + 1];
 
-	ASSERT_LE(0, fd[0]);
-	ASSERT_LE(0, fd[1]);
-	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 2, 0, NULL));
+	for (k = 0; k < 2; k++) {
+		ASSERT_LE(0, fd[k]);
+		ASSERT_LE(0, sfd[k]);
+	}
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 2));
+	self->nr_pipes = 2;
+	/* two bound workers block in the splices, two serve the rest */
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 4, 0, NULL));
+	for (k = 0; k < 2; k++)
+		iowq_prep_splice(&self->ring, self->p[k].r, sfd[k], REC, n + k,
+				 IOSQE_ASYNC);
+	ASSERT_EQ(2, io_uring_submit(&self->ring));
+	ASSERT_EQ(2, iowq_wait_workers_in(iowq_gettid(), "pipe_wait_readable",
+					  2, 10));
 	for (i = 0; i < n; i++) {
 		struct io_uring_sqe *sqe;
 
 		switch (i % 4) {
 		case 0:
 		case 1:
-			prep_record(&self->ring, fd[i % 2], i / 4, i);
+			prep_record(&self->ring, fd[i % 2], i / 4 + 1, i);
 			break;
 		case 2:
 			iowq_prep_nop(&self->ring, i, IOSQE_ASYNC);
@@ -317,20 +354,27 @@ TEST_F_TIMEOUT(hash, mixed_stream_completes, 120)
 			break;
 		}
 	}
-	io_uring_submit(&self->ring);
-	ASSERT_EQ(n, iowq_reap(&self->ring, &self->cq, n, 60));
-	for (i = 0; i < n; i++) {
-		int want = i % 4 < 2 ? REC : 0;
-
-		/* reads return 0 or REC, depending on when they ran */
-		if (i % 4 == 3 && self->cq.res[i] == REC)
-			want = REC;
-		ASSERT_EQ(want, self->cq.res[i]);
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	/* the NOPs and the reads (of a file still empty) go through */
+	for (i = 2; i < n; i += 4) {
+		ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, i, 20));
+		ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, i + 1, 20));
+		ASSERT_EQ(0, self->cq.res[i]);
+		ASSERT_EQ(0, self->cq.res[i + 1]);
 	}
-	ASSERT_TRUE(records_in_order(fd[0], 0, 0, n / 4));
-	ASSERT_TRUE(records_in_order(fd[1], 0, 0, n / 4));
-	close(fd[0]);
-	close(fd[1]);
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.3));
+	ASSERT_EQ(n / 2, self->cq.nr);
+	snprintf(rec0, sizeof(rec0), "record %07d\n", 0);
+	for (k = 0; k < 2; k++)
+		ASSERT_EQ(REC, write(self->p[k].w, rec0, REC));
+	ASSERT_EQ(n + 2, iowq_reap(&self->ring, &self->cq, n + 2, 60));
+	for (i = 0; i < n + 2; i++)
+		ASSERT_EQ(i % 4 < 2 || i >= n ? REC : 0, self->cq.res[i]);
+	for (k = 0; k < 2; k++) {
+		ASSERT_TRUE(records_in_order(fd[k], 0, 0, n / 4 + 1));
+		close(sfd[k]);
+		close(fd[k]);
+	}
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
 	ASSERT_EQ(0, self->cq.bad);
 }
