@@ -824,11 +824,13 @@ static void prep_append(struct io_uring *ring, int fd, const char *rec, int ud)
 /*
  * Four rings of one task: work hashed to one file through different rings
  * is serialized in submission order (one io-wq, one hash map), and still
- * is after the ring that created the io-wq is closed.
+ * is after the ring that created the io-wq is closed: appends through two
+ * rings wait for a splice through a third that holds the file's key.
  */
 TEST_F_TIMEOUT(exit, rings_share_hash, 60)
 {
-	static const char * const recs[] = { "r1\n", "r2\n", "r3\n", "r4\n", "r5\n" };
+	static const char * const recs[] = { "r1\n", "r2\n", "r3\n", "r4\n", "r5\n",
+					     "r6\n" };
 	int i, fd, afd, n = 0;
 	struct iowq_cq cq[4];
 	struct io_uring r[4];
@@ -854,16 +856,31 @@ TEST_F_TIMEOUT(exit, rings_share_hash, 60)
 		ASSERT_EQ(1, iowq_reap(&r[i], &cq[i], 1, 10));
 		ASSERT_EQ(3, cq[i].res[i]);
 	}
+	/*
+	 * With the first ring gone, a splice through r[1] holds the key
+	 * (it writes at the end of the file), and appends through r[2] and
+	 * r[3] still wait for it.
+	 */
 	io_uring_queue_exit(&r[0]);
-	prep_append(&r[1], afd, recs[3], 4);
-	prep_append(&r[2], afd, recs[4], 5);
+	ASSERT_EQ(12, lseek(fd, 0, SEEK_END));
+	iowq_prep_splice(&r[1], self->p[1].r, fd, 3, 4, IOSQE_ASYNC);
 	ASSERT_EQ(1, io_uring_submit(&r[1]));
+	ASSERT_EQ(1, iowq_wait_workers_in(iowq_gettid(), "pipe_wait_readable",
+					  1, 10));
+	prep_append(&r[2], afd, recs[4], 5);
+	prep_append(&r[3], afd, recs[5], 6);
 	ASSERT_EQ(1, io_uring_submit(&r[2]));
-	ASSERT_EQ(2, iowq_reap(&r[1], &cq[1], 2, 10));
-	ASSERT_EQ(2, iowq_reap(&r[2], &cq[2], 2, 10));
+	ASSERT_EQ(1, io_uring_submit(&r[3]));
+	for (i = 1; i < 4; i++)
+		ASSERT_TRUE(iowq_cq_quiet(&r[i], &cq[i], i == 1 ? 0.3 : 0.1));
+	ASSERT_EQ(3, write(self->p[1].w, "r4\n", 3));
+	for (i = 1; i < 4; i++) {
+		ASSERT_EQ(2, iowq_reap(&r[i], &cq[i], 2, 10));
+		ASSERT_EQ(3, cq[i].res[i + 3]);
+	}
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	ASSERT_EQ(18, n);
-	ASSERT_STREQ("r0\nr1\nr2\nr3\nr4\nr5\n", buf);
+	ASSERT_EQ(21, n);
+	ASSERT_STREQ("r0\nr1\nr2\nr3\nr4\nr5\nr6\n", buf);
 	for (i = 1; i < 4; i++) {
 		ASSERT_TRUE(iowq_cq_quiet(&r[i], &cq[i], 0.1));
 		io_uring_queue_exit(&r[i]);
