@@ -156,16 +156,20 @@ TEST_F_TIMEOUT(sched, blocked_up_to_limit, 60)
 }
 
 /*
- * After a burst of 6 blocked splices, the idle workers but one exit after
- * the idle timeout, one stays, and a new burst gets 6 workers again.
+ * After a burst of 6 blocked splices, the idle workers stay for the idle
+ * timeout (none goes within 3 s: a new burst would find them), then all
+ * but one exit, one stays, and a new burst gets 6 workers again.
  */
 TEST_F_TIMEOUT(sched, idle_workers_exit, 90)
 {
+	double end;
 	int n = 6, w;
 
 	open_pipes(_metadata, self, n);
 	burst(_metadata, self, n);
 
+	for (end = iowq_now() + 3; iowq_now() < end; iowq_sleep(0.05))
+		ASSERT_EQ(n, iowq_count_workers());
 	/* idle timeout (5 s) plus slack for a slow machine */
 	w = iowq_wait_workers(0, 1, 1, 20);
 	ASSERT_EQ(1, w);
