@@ -571,9 +571,9 @@ static int idle_vs_creation_child(void)
 	if (io_uring_queue_init(16, &ring, 0))
 		return 12;
 	iowq_prep_fifo_open(&ring, 0, 0);
-	if (io_uring_submit(&ring) != 1 || iowq_wait_workers(0, 1, 1, 10) != 1)
+	if (io_uring_submit(&ring) != 1 ||
+	    iowq_wait_workers_in(0, "wait_for_partner", 1, 10) != 1)
 		return 13;
-	iowq_sleep(0.1);
 	iowq_prep_nop(&ring, 1, IOSQE_ASYNC);
 	if (io_uring_submit(&ring) != 1)
 		return 14;

@@ -313,9 +313,10 @@ TEST_F(punt, fifo_open_blocks_worker)
 	ASSERT_EQ(0, iowq_fifos_make(1));
 	iowq_prep_fifo_open(&self->ring, 0, 1);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
-	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.3));
-	ASSERT_EQ(1, iowq_count_workers());
 	/* the reader waits in open(): a non-blocking writer can open */
+	ASSERT_EQ(1, iowq_wait_workers_in(0, "wait_for_partner", 1, 10));
+	ASSERT_EQ(1, iowq_count_workers());
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
 	ret = iowq_fifo_release(0);
 	ASSERT_EQ(1, ret);
 	ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 1, 10));

@@ -185,6 +185,9 @@ TEST_F(trace, blocked_splice_created_started)
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, null);
 	block_splice(_metadata, self, &p, null);
+	/* started and blocked: it runs at least 0.1 s more */
+	ASSERT_EQ(1, iowq_wait_workers_in(self->tid, "pipe_wait_readable", 1,
+					  10));
 	iowq_sleep(0.1);
 	ASSERT_EQ(1, write(p.w, "x", 1));
 	ASSERT_EQ(1, iowq_reap(&self->ring, &self->cq, 1, 10));
@@ -219,10 +222,15 @@ TEST_F(trace, blocked_splice_created_started)
 	}
 	field(sta, "worker", w2);
 	EXPECT_STREQ(worker, w2);
-	/* queued at most a moment; blocked for the 0.1 s before the write */
-	EXPECT_LE(0, num_field(sta, "queued")) TH_LOG("%.200s", sta);
+	/*
+	 * queued while its worker was created (some time, under 5 s), then
+	 * blocked for at least the 0.1 s before the write
+	 */
+	EXPECT_LT(0, num_field(sta, "queued")) TH_LOG("%.200s", sta);
+	EXPECT_GT(5000 * 1000 * 1000LL, num_field(sta, "queued"))
+		TH_LOG("%.200s", sta);
 	EXPECT_EQ(num_field(sta, "queued"), num_field(don, "queued"));
-	EXPECT_LE(90 * 1000 * 1000LL, num_field(don, "ran"))
+	EXPECT_LE(100 * 1000 * 1000LL, num_field(don, "ran"))
 		TH_LOG("%.200s", don);
 	EXPECT_EQ(0, self->cq.bad);
 	iowq_pipes_close(&p, 1);
@@ -245,7 +253,8 @@ TEST_F(trace, cancel_found_running)
 	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, null);
 	block_splice(_metadata, self, &p, null);
-	iowq_sleep(0.2);
+	ASSERT_EQ(1, iowq_wait_workers_in(self->tid, "pipe_wait_readable", 1,
+					  10));
 	sqe = iowq_get_sqe(&self->ring);
 	io_uring_prep_cancel64(sqe, 1, 0);
 	sqe->user_data = 2;
@@ -327,7 +336,8 @@ TEST_F(trace, hash_stall_and_release)
 	ASSERT_LE(0, fd);
 	memset(buf, 't', sizeof(buf));
 	block_splice(_metadata, self, &p, fd);
-	iowq_sleep(0.2);
+	ASSERT_EQ(1, iowq_wait_workers_in(self->tid, "pipe_wait_readable", 1,
+					  10));
 	sqe = iowq_get_sqe(&self->ring);
 	io_uring_prep_write(sqe, fd, buf, sizeof(buf), 0);
 	sqe->flags |= IOSQE_ASYNC;
