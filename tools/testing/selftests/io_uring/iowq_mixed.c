@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Mixed load: several threads, each with its own ring and some sharing
- * one, punt thousands of NOPs, pipe reads and file writes with IOSQE_ASYNC.
+ * one (their work in flight together, each reaping the other's CQEs
+ * too), punt thousands of NOPs, pipe reads and file writes with
+ * IOSQE_ASYNC.
  * Every SQE must get exactly one CQE with the expected result, and every
  * file must hold exactly what was written to it.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include "../kselftest_harness.h"
 #include "iowq_util.h"
 
@@ -25,6 +28,7 @@ struct mixed_thread {
 	int pipes[NR_PIPES][2];
 	unsigned char *seen;		/* per user_data: CQEs received */
 	char err[128];
+	atomic_int done;		/* CQEs received, by whichever thread */
 	int ops;
 };
 
@@ -56,37 +60,74 @@ static void queue_op(struct mixed_thread *t, int seq, int type, char *buf)
 	sqe->user_data = ((unsigned long long)t->id << 32) | (seq * OP_NR + type);
 }
 
-/* Reap @n CQEs of this thread; on a shared ring, others' CQEs go to them. */
-static int reap(struct mixed_thread *t, struct mixed_thread *all, int n)
-{
-	while (n > 0) {
-		struct io_uring_cqe *cqe;
-		struct mixed_thread *owner;
-		unsigned int low;
-		int type, want;
+/* CQEs of the shared ring reaped by the other thread: work overlapped. */
+static atomic_int cross_reaped;
 
-		if (iowq_wait_cqe(t->ring, &cqe, 30)) {
-			snprintf(t->err, sizeof(t->err), "timed out, %d CQEs missing", n);
-			return -1;
-		}
-		owner = &all[cqe->user_data >> 32];
-		low = (unsigned int)cqe->user_data;
-		type = low % OP_NR;
-		want = type == OP_NOP ? 0 : type == OP_WRITE ? RECORD : 8;
-		if (low >= OPS_PER_THREAD * OP_NR || owner->seen[low]++) {
-			snprintf(t->err, sizeof(t->err), "duplicate or bad CQE %llx",
-				 (unsigned long long)cqe->user_data);
-			return -1;
-		}
-		if (cqe->res != want) {
-			snprintf(t->err, sizeof(t->err), "op %x: res %d, want %d",
-				 low, cqe->res, want);
-			return -1;
-		}
-		io_uring_cqe_seen(t->ring, cqe);
-		n--;
+/* Account @cqe to the thread that queued it; -1 (and t->err) if wrong. */
+static int check_cqe(struct mixed_thread *t, struct mixed_thread *all,
+		     struct io_uring_cqe *cqe)
+{
+	struct mixed_thread *owner = &all[cqe->user_data >> 32];
+	unsigned int low = (unsigned int)cqe->user_data;
+	int type = low % OP_NR;
+	int want = type == OP_NOP ? 0 : type == OP_WRITE ? RECORD : 8;
+
+	if (low >= OPS_PER_THREAD * OP_NR || owner->seen[low]++) {
+		snprintf(t->err, sizeof(t->err), "duplicate or bad CQE %llx",
+			 (unsigned long long)cqe->user_data);
+		return -1;
 	}
+	if (cqe->res != want) {
+		snprintf(t->err, sizeof(t->err), "op %x: res %d, want %d",
+			 low, cqe->res, want);
+		return -1;
+	}
+	atomic_fetch_add(&owner->done, 1);
+	if (owner != t)
+		atomic_fetch_add(&cross_reaped, 1);
 	return 0;
+}
+
+/*
+ * Wait until this thread has @target completions.  Its own ring: reap
+ * them.  The shared ring: whoever holds its lock reaps every CQE there and
+ * accounts it to its owner, so both threads' work is in flight at once.
+ */
+static int reap(struct mixed_thread *t, struct mixed_thread *all, int target)
+{
+	double end = iowq_now() + 30;
+	struct io_uring_cqe *cqe;
+	int ret = 0;
+
+	while (!ret && atomic_load(&t->done) < target) {
+		if (!t->ring_lock) {
+			if (iowq_wait_cqe(t->ring, &cqe, 30)) {
+				snprintf(t->err, sizeof(t->err),
+					 "timed out, %d CQEs missing",
+					 target - atomic_load(&t->done));
+				return -1;
+			}
+			ret = check_cqe(t, all, cqe);
+			io_uring_cqe_seen(t->ring, cqe);
+			continue;
+		}
+		pthread_mutex_lock(t->ring_lock);
+		while (!ret && !io_uring_peek_cqe(t->ring, &cqe)) {
+			ret = check_cqe(t, all, cqe);
+			io_uring_cqe_seen(t->ring, cqe);
+		}
+		pthread_mutex_unlock(t->ring_lock);
+		if (!ret && atomic_load(&t->done) < target) {
+			if (iowq_now() > end) {
+				snprintf(t->err, sizeof(t->err),
+					 "timed out, %d CQEs missing",
+					 target - atomic_load(&t->done));
+				return -1;
+			}
+			iowq_sleep(0.0002);
+		}
+	}
+	return ret;
 }
 
 static struct mixed_thread threads[NR_THREADS];
@@ -98,8 +139,9 @@ static void *mixed_main(void *arg)
 	int seq = 0;
 
 	while (seq < OPS_PER_THREAD) {
-		int i, n = 0, reads[NR_PIPES] = { 0 };
+		int i, ret, n = 0, reads[NR_PIPES] = { 0 };
 
+		/* the shared ring's SQ: one thread at a time */
 		if (t->ring_lock)
 			pthread_mutex_lock(t->ring_lock);
 		for (i = 0; i < BATCH && seq < OPS_PER_THREAD; i++, seq++) {
@@ -114,22 +156,18 @@ static void *mixed_main(void *arg)
 			queue_op(t, seq, type, bufs[t->id][i]);
 			n++;
 		}
-		if (io_uring_submit(t->ring) != n) {
+		ret = io_uring_submit(t->ring);
+		if (t->ring_lock)
+			pthread_mutex_unlock(t->ring_lock);
+		if (ret != n) {
 			snprintf(t->err, sizeof(t->err), "submit failed");
-			if (t->ring_lock)
-				pthread_mutex_unlock(t->ring_lock);
 			return NULL;
 		}
 		for (i = 0; i < NR_PIPES; i++)
 			if (reads[i] && write(t->pipes[i][1], "12345678", 8) != 8)
 				snprintf(t->err, sizeof(t->err), "pipe write failed");
-		if (reap(t, threads, n)) {
-			if (t->ring_lock)
-				pthread_mutex_unlock(t->ring_lock);
+		if (reap(t, threads, t->ops + n))
 			return NULL;
-		}
-		if (t->ring_lock)
-			pthread_mutex_unlock(t->ring_lock);
 		t->ops += n;
 	}
 	return NULL;
@@ -198,6 +236,9 @@ TEST(mixed_threads_and_rings)
 		total += t->ops;
 	}
 	EXPECT_EQ(NR_THREADS * OPS_PER_THREAD, total);
+	TH_LOG("%d CQEs of the shared ring reaped by the other thread",
+	       atomic_load(&cross_reaped));
+	EXPECT_LT(0, atomic_load(&cross_reaped));
 	/* no CQE beyond one per SQE */
 	for (i = 0; i < 2; i++)
 		EXPECT_EQ(-ETIME, iowq_wait_cqe(&rings[i], &cqe, 0.2));
