@@ -25,8 +25,9 @@
  * another one; when it wakes up it counts again (io_wq_worker_running()).
  * Work whose hash key is busy cannot run now and starts nobody.  So threads
  * are created only for work that can make progress: one async NOP at a time
- * keeps one worker, a thousand buffered writes to one file keep one worker,
- * a hundred blocked pipe reads get a hundred workers (up to the limit).
+ * keeps one worker (one per CPU at most), a thousand buffered writes to one
+ * file keep one worker, a hundred blocked pipe reads get a hundred workers
+ * (up to the limit).
  * Those hundred would be created one at a time, each once the previous one
  * blocked, each costing a round trip through the owner's task_work and
  * the CPU time of the previous one's item: so once a new worker blocks in
