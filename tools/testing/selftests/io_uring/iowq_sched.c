@@ -357,11 +357,13 @@ static long bound_created(struct io_uring *ring)
 /*
  * Threads only for work that can make progress, counted by fdinfo's
  * "created" (a surplus worker could have exited before a count):
- * - 200 async NOPs one at a time keep one worker;
- * - 256 buffered writes to one file, queued at once, keep that worker:
+ * - 200 async NOPs one at a time keep one worker, or at most one per CPU
+ *   of the node (a NOP queued while the worker still finishes the one
+ *   before may start another where a second CPU is free);
+ * - 256 buffered writes to one file, queued at once, start no worker:
  *   one runs at a time (one hash key), the others start nobody;
- * - while a splice into the file from an empty pipe holds the key (on
- *   that worker), 8 appends to the file start no worker either, and they
+ * - while a splice into the file from an empty pipe holds the key (on an
+ *   idle worker), 8 appends to the file start no worker either, and they
  *   land after the splice's data.
  * Our io-wq only: stock 6.1 creates a worker at every IOSQE_ASYNC punt
  * that finds no idle one.
@@ -372,15 +374,21 @@ TEST_F_TIMEOUT(sched, workers_only_for_runnable_work, 90)
 	struct io_uring_sqe *sqe;
 	char buf[16] = "";
 	int i, fd, afd;
+	cpu_set_t set;
+	long created;
 
 	if (!iowq_kernel_is_ours())
 		SKIP(return, "stock 6.1 starts a worker per IOSQE_ASYNC punt");
+	ASSERT_EQ(0, iowq_node_cpus(iowq_cpu_node(0), &set));
 	for (i = 0; i < 200; i++) {
 		iowq_prep_nop(&self->ring, i, IOSQE_ASYNC);
 		ASSERT_EQ(1, io_uring_submit(&self->ring));
 		ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, i, 10));
 	}
-	ASSERT_EQ(1, bound_created(&self->ring));
+	created = bound_created(&self->ring);
+	TH_LOG("200 serial async NOPs: %ld worker(s) created", created);
+	ASSERT_LE(1, created);
+	ASSERT_GE(CPU_COUNT(&set), created);
 
 	fd = open("economy.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ASSERT_LE(0, fd);
@@ -398,7 +406,7 @@ TEST_F_TIMEOUT(sched, workers_only_for_runnable_work, 90)
 	ASSERT_EQ(256, iowq_reap(&self->ring, &self->cq, 256, 30));
 	for (i = 0; i < 256; i++)
 		ASSERT_EQ(sizeof(wbuf), self->cq.res[i]);
-	ASSERT_EQ(1, bound_created(&self->ring));
+	ASSERT_EQ(created, bound_created(&self->ring));
 
 	open_pipes(_metadata, self, 1);
 	afd = open("economy.dat", O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -418,8 +426,7 @@ TEST_F_TIMEOUT(sched, workers_only_for_runnable_work, 90)
 	}
 	ASSERT_EQ(8, io_uring_submit(&self->ring));
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.5));
-	ASSERT_EQ(1, bound_created(&self->ring));
-	ASSERT_EQ(1, iowq_count_workers_of(iowq_gettid()));
+	ASSERT_EQ(created, bound_created(&self->ring));
 	ASSERT_EQ(2, write(self->p[0].w, "s\n", 2));
 	ASSERT_EQ(9, iowq_reap(&self->ring, &self->cq, 9, 10));
 	ASSERT_EQ(2, self->cq.res[0]);
