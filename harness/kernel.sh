@@ -208,6 +208,14 @@ check() {
 	say "checkpatch --strict io_uring/io-wq.[ch]"
 	perl "$SRC/scripts/checkpatch.pl" --no-tree --strict --quiet \
 		-f "$REPO/io_uring/io-wq.c" "$REPO/io_uring/io-wq.h" || fail=1
+	# The selftests are in the series too: no warning or error there
+	# (CHECKs are allowed, as in `make patches-check`).
+	say "checkpatch --strict tools/testing/selftests/io_uring/"
+	if grep -A4 -E '^(WARNING|ERROR)' < <(perl "$SRC/scripts/checkpatch.pl" \
+			--no-tree --strict --quiet --show-types \
+			-f "$REPO"/tools/testing/selftests/io_uring/*.[ch]); then
+		fail=1
+	fi
 	say "kernel-doc io_uring/io-wq.c"
 	if "$SRC/scripts/kernel-doc" -none "$REPO/io_uring/io-wq.c" 2>&1 | grep .; then
 		fail=1
