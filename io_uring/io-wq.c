@@ -23,6 +23,10 @@
  * rule of the kernel's concurrency-managed workqueues.  A worker that blocks
  * inside work stops counting (io_wq_worker_sleeping()), which may start
  * another one; when it wakes up it counts again (io_wq_worker_running()).
+ * So does one that has run one item for IO_WQ_CPU_INTENSIVE_NS of CPU time
+ * without blocking, as the scheduler tick sees (io_wq_worker_tick()), until
+ * the item ends: work queued behind a large cached copy does not wait for
+ * it.
  * Work whose hash key is busy cannot run now and starts nobody.  So threads
  * are created only for work that can make progress: one async NOP at a time
  * keeps one worker (one per CPU at most), a thousand buffered writes to one
@@ -98,7 +102,9 @@
  * hash->wait.lock > acct->lock (BOUND before UNBOUND when both are held) >
  * worker->lock.
  * The scheduler hooks take acct->lock: it is a raw spinlock, and nothing
- * that sleeps or allocates runs under it.
+ * that sleeps or allocates runs under it.  The tick hook runs in hard
+ * interrupt context and takes no lock: it leaves the activation to a work
+ * item.
  *
  * Fields are marked with the rule that protects them:
  *   I: set at creation, read-only afterwards.
@@ -137,6 +143,11 @@
 
 /* An idle worker exits after this long without work (not the last one). */
 #define IO_WQ_IDLE_TIMEOUT	(5 * HZ)
+/*
+ * A worker that has run one item this long (CPU time, without blocking)
+ * stops counting as running: see io_wq_worker_tick().
+ */
+#define IO_WQ_CPU_INTENSIVE_NS	(10 * NSEC_PER_MSEC)
 /* Workers beyond nr_cpus that a blocking worker may start: see ->burst. */
 #define IO_WQ_BURST_MAX		64
 /* Attempts at creating a worker that fails with -EAGAIN and the like. */
@@ -178,9 +189,10 @@ enum {
 	IO_WORKER_F_RUNNING	= 2,	/* counted in acct->nr_running */
 };
 
-/* io_worker->free */
+/* io_worker->state */
 enum {
 	IO_WORKER_FREE,		/* idle on the free list, not claimed yet */
+	IO_WORKER_INTENSIVE,	/* long in one item: no longer in nr_running */
 };
 
 struct io_wqe;
@@ -189,7 +201,13 @@ struct io_worker {
 	struct io_wqe_acct *acct;		/* I */
 	struct task_struct *task;		/* I (set before it runs) */
 	unsigned int flags;			/* W */
-	unsigned long free;			/* A */
+	unsigned long state;			/* A */
+	/*
+	 * Its se.sum_exec_runtime when it last began to run inside an item
+	 * (at the start, or on waking up in it); 0 between items.  Read by
+	 * the scheduler tick (io_wq_worker_tick()) on the worker's CPU.
+	 */
+	u64 run_start;				/* W */
 	struct hlist_nulls_node free_node;	/* L, R */
 	struct list_head all_node;		/* M, R */
 	raw_spinlock_t lock;
@@ -239,6 +257,8 @@ struct io_wqe_acct {
 	unsigned long flags;			/* A */
 	/* on hash->wait while STALLED */
 	struct wait_queue_entry stall_wait;	/* hash->wait.lock */
+	/* activates the account once a worker turned CPU-intensive */
+	struct work_struct intensive_work;
 	struct callback_head create_cb;		/* C */
 	struct delayed_work retry_work;		/* C */
 	unsigned int create_retries;		/* C: failed attempts in a row */
@@ -473,7 +493,7 @@ static bool io_acct_claim_free(struct io_wqe_acct *acct)
 
 	rcu_read_lock();
 	hlist_nulls_for_each_entry_rcu(worker, n, &acct->free_list, free_node) {
-		if (test_and_clear_bit(IO_WORKER_FREE, &worker->free)) {
+		if (test_and_clear_bit(IO_WORKER_FREE, &worker->state)) {
 			atomic_inc(&acct->nr_running);
 			acct->nr_coming++;
 			trace_io_wq_worker_claim(io_acct_owner(acct), acct->wqe->node, acct->index,
@@ -838,6 +858,25 @@ static void io_worker_prepare_exit_work(struct io_wq_work *work)
  * done: before the work linked to it, which may block for ever (a read of
  * an empty pipe), and before task_work, which may block too (a final fput).
  */
+/* The worker begins to run inside an item: the tick measures from now. */
+static void io_worker_run_begin(struct io_worker *worker)
+{
+	WRITE_ONCE(worker->run_start,
+		   max_t(u64, current->se.sum_exec_runtime, 1));
+}
+
+/*
+ * The worker is done with an item: if the tick took it out of nr_running
+ * (io_wq_worker_tick()), it counts again.  run_start is cleared first, so
+ * that a tick in between cannot take it out again.
+ */
+static void io_worker_run_end(struct io_worker *worker)
+{
+	WRITE_ONCE(worker->run_start, 0);
+	if (test_and_clear_bit(IO_WORKER_INTENSIVE, &worker->state))
+		atomic_inc(&worker->acct->nr_running);
+}
+
 static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *work)
 {
 	struct io_wqe_acct *acct = worker->acct;
@@ -859,7 +898,9 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		}
 		trace_io_wq_work_start(io_acct_owner(acct), acct->wqe->node,
 				       acct->index, current->pid, work, queued, 0);
+		io_worker_run_begin(worker);
 		wq->do_work(work);
+		io_worker_run_end(worker);
 		/* @work may be queued anew by now: only locals are read */
 		trace_io_wq_work_done(io_acct_owner(acct), acct->wqe->node,
 				      acct->index, current->pid, work, queued,
@@ -1039,7 +1080,7 @@ static bool io_worker_wait(struct io_worker *worker, bool ran)
 		raw_spin_unlock(&acct->lock);
 		return false;
 	}
-	set_bit(IO_WORKER_FREE, &worker->free);
+	set_bit(IO_WORKER_FREE, &worker->state);
 	hlist_nulls_add_head_rcu(&worker->free_node, &acct->free_list);
 	set_current_state(TASK_INTERRUPTIBLE);
 	raw_spin_unlock(&acct->lock);
@@ -1048,7 +1089,7 @@ static bool io_worker_wait(struct io_worker *worker, bool ran)
 	__set_current_state(TASK_RUNNING);
 
 	raw_spin_lock(&acct->lock);
-	claimed = !test_and_clear_bit(IO_WORKER_FREE, &worker->free);
+	claimed = !test_and_clear_bit(IO_WORKER_FREE, &worker->state);
 	hlist_nulls_del_init_rcu(&worker->free_node);
 	worker->flags = IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING;
 	/* a claimer counted us already, as running and as coming */
@@ -1274,6 +1315,17 @@ static void io_acct_create_cb(struct callback_head *cb)
 	io_acct_create_workers(container_of(cb, struct io_wqe_acct, create_cb));
 }
 
+/* A worker of @acct turned CPU-intensive: queued work may want another. */
+static void io_acct_intensive_fn(struct work_struct *work)
+{
+	struct io_wqe_acct *acct = container_of(work, struct io_wqe_acct,
+						intensive_work);
+
+	raw_spin_lock(&acct->lock);
+	io_acct_activate(acct);
+	raw_spin_unlock(&acct->lock);
+}
+
 /* Queue the creation request again after a back-off.  Holds CREATING. */
 static void io_acct_retry_fn(struct work_struct *work)
 {
@@ -1326,7 +1378,9 @@ void io_wq_worker_sleeping(struct task_struct *tsk)
 	acct = worker->acct;
 	worker->flags &= ~IO_WORKER_F_RUNNING;
 	raw_spin_lock(&acct->lock);
-	atomic_dec(&acct->nr_running);
+	/* the tick may have taken it out already (it sees flags first) */
+	if (!test_and_clear_bit(IO_WORKER_INTENSIVE, &worker->state))
+		atomic_dec(&acct->nr_running);
 	/* a new worker blocked at once: its successors may well do so too */
 	io_worker_settle(worker, true);
 	io_acct_activate_extra(acct, io_acct_burst(acct));
@@ -1345,8 +1399,46 @@ void io_wq_worker_running(struct task_struct *tsk)
 
 	if (!worker || worker->flags != IO_WORKER_F_ACTIVE)
 		return;
+	/* inside an item: a new stretch of running begins */
+	if (worker->run_start)
+		io_worker_run_begin(worker);
 	worker->flags |= IO_WORKER_F_RUNNING;
 	atomic_inc(&worker->acct->nr_running);
+}
+
+/**
+ * io_wq_worker_tick - the scheduler tick interrupted a worker
+ * @tsk: the worker (current)
+ *
+ * Called by the scheduler tick, in hard interrupt context.  A worker that
+ * has run one item for IO_WQ_CPU_INTENSIVE_NS of CPU time without blocking
+ * (a large copy from the page cache, say) stops counting as running, as a
+ * worker that blocks does: work queued behind it gets another worker (an
+ * idle one, or a new one) instead of waiting for the item to end.  It
+ * counts again when the item ends (io_worker_run_end()) or it blocks.
+ * acct->lock is not taken in interrupts: the account is activated by a
+ * work item.
+ */
+void io_wq_worker_tick(struct task_struct *tsk)
+{
+	struct io_worker *worker = tsk->worker_private;
+	struct io_wqe_acct *acct;
+	u64 start;
+
+	if (!worker ||
+	    READ_ONCE(worker->flags) != (IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING))
+		return;
+	start = READ_ONCE(worker->run_start);
+	if (!start || tsk->se.sum_exec_runtime - start < IO_WQ_CPU_INTENSIVE_NS)
+		return;
+	if (test_and_set_bit(IO_WORKER_INTENSIVE, &worker->state))
+		return;
+	acct = worker->acct;
+	atomic_dec(&acct->nr_running);
+	trace_io_wq_worker_intensive(io_acct_owner(acct), acct->wqe->node,
+				     acct->index, tsk->pid);
+	if (READ_ONCE(acct->work_list.first))
+		queue_work(system_highpri_wq, &acct->intensive_work);
 }
 
 /**
@@ -1789,6 +1881,7 @@ static void io_acct_init(struct io_wqe_acct *acct, struct io_wqe *wqe,
 	INIT_LIST_HEAD(&acct->stall_wait.entry);
 	init_task_work(&acct->create_cb, io_acct_create_cb);
 	INIT_DELAYED_WORK(&acct->retry_work, io_acct_retry_fn);
+	INIT_WORK(&acct->intensive_work, io_acct_intensive_fn);
 }
 
 /**
@@ -1932,6 +2025,8 @@ void io_wq_put_and_exit(struct io_wq *wq)
 		for (i = 0; i < IO_WQ_ACCT_NR; i++) {
 			struct io_wqe_acct *acct = &wq->wqes[node]->acct[i];
 
+			/* queued by a worker's tick, before it exited */
+			cancel_work_sync(&acct->intensive_work);
 			spin_lock_irq(&wq->hash->wait.lock);
 			list_del_init(&acct->stall_wait.entry);
 			spin_unlock_irq(&wq->hash->wait.lock);
@@ -1980,7 +2075,7 @@ void io_wq_show_fdinfo(struct seq_file *m, struct io_wq *wq)
 			raw_spin_lock(&acct->lock);
 			hlist_nulls_for_each_entry(worker, n, &acct->free_list,
 						   free_node)
-				idle += test_bit(IO_WORKER_FREE, &worker->free);
+				idle += test_bit(IO_WORKER_FREE, &worker->state);
 			alive = acct->nr_workers - acct->nr_reserved;
 			running = atomic_read(&acct->nr_running) -
 				  acct->nr_reserved;

@@ -94,12 +94,17 @@ enum io_wq_cancel io_wq_cancel_cb(struct io_wq *wq, work_cancel_fn *cancel,
 #if defined(CONFIG_IO_WQ)
 void io_wq_worker_sleeping(struct task_struct *tsk);
 void io_wq_worker_running(struct task_struct *tsk);
+void io_wq_worker_tick(struct task_struct *tsk);
 #else
 static inline void io_wq_worker_sleeping(struct task_struct *tsk)
 {
 }
 
 static inline void io_wq_worker_running(struct task_struct *tsk)
+{
+}
+
+static inline void io_wq_worker_tick(struct task_struct *tsk)
 {
 }
 #endif

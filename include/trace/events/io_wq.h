@@ -201,6 +201,19 @@ DEFINE_EVENT(io_wq_worker_class, io_wq_worker_claim,
 );
 
 /**
+ * io_wq_worker_intensive - a worker stopped counting as running: it has run
+ *	one item for IO_WQ_CPU_INTENSIVE_NS of CPU time without blocking
+ * @owner: pid of the io-wq's owner
+ * @node: node of the pool
+ * @acct: account (0 bound, 1 unbound)
+ * @worker: pid of the worker
+ */
+DEFINE_EVENT(io_wq_worker_class, io_wq_worker_intensive,
+	TP_PROTO(int owner, int node, int acct, int worker),
+	TP_ARGS(owner, node, acct, worker)
+);
+
+/**
  * io_wq_worker_create_fail - creating a worker failed
  * @owner: pid of the io-wq's owner
  * @node: node of the pool
