@@ -49,7 +49,8 @@
  * worker's next_work, so cancellation always finds work on a queue or on a
  * worker.  Each item goes through do_work() and put_work(); work linked to
  * it runs next on the same worker (or is queued again if it is hashed), and
- * only then is the item freed with free_work().  Once do_work() has started
+ * only then is the item freed with free_work().  A worker with more work
+ * defers the CQ wakeups of what it completes (io_wq_defer_cq_wake()).  Once do_work() has started
  * an item, io-wq never reads its list node again: after put_work() the item
  * may be queued anew (a poll-armed request that is punted once more) or
  * freed by its other owner.
@@ -148,6 +149,8 @@
  * stops counting as running: see io_wq_worker_tick().
  */
 #define IO_WQ_CPU_INTENSIVE_NS	(10 * NSEC_PER_MSEC)
+/* Items a worker completes before it posts a deferred CQ wakeup anyway. */
+#define IO_WQ_DEFER_MAX		64
 /* Workers beyond nr_cpus that a blocking worker may start: see ->burst. */
 #define IO_WQ_BURST_MAX		64
 /* Attempts at creating a worker that fails with -EAGAIN and the like. */
@@ -208,6 +211,13 @@ struct io_worker {
 	 * the scheduler tick (io_wq_worker_tick()) on the worker's CPU.
 	 */
 	u64 run_start;				/* W */
+	/*
+	 * A ring whose CQ wakeup the worker deferred while it had more work
+	 * (io_wq_defer_cq_wake()), with a reference; and how many items it
+	 * completed since.
+	 */
+	struct io_ring_ctx *wake_ctx;		/* W */
+	unsigned int nr_deferred;		/* W */
 	struct hlist_nulls_node free_node;	/* L, R */
 	struct list_head all_node;		/* M, R */
 	raw_spinlock_t lock;
@@ -858,6 +868,61 @@ static void io_worker_prepare_exit_work(struct io_wq_work *work)
  * done: before the work linked to it, which may block for ever (a read of
  * an empty pipe), and before task_work, which may block too (a final fput).
  */
+/* Does @worker have more work to run now: its chain, or its queue? */
+static bool io_worker_has_more(struct io_worker *worker)
+{
+	struct io_wqe_acct *acct = worker->acct;
+
+	return READ_ONCE(worker->next_work) ||
+	       (READ_ONCE(acct->work_list.first) &&
+		!test_bit(IO_ACCT_STALLED, &acct->flags));
+}
+
+/* Post the CQ wakeup the worker deferred, if any. */
+static void io_worker_flush_wake(struct io_worker *worker)
+{
+	struct io_ring_ctx *ctx = worker->wake_ctx;
+
+	if (!ctx)
+		return;
+	worker->wake_ctx = NULL;
+	worker->nr_deferred = 0;
+	/* pairs with the waiter's prepare_to_wait(), as in io_cqring_wake() */
+	smp_mb();
+	__io_cqring_wake(ctx);
+	percpu_ref_put(&ctx->refs);
+}
+
+/**
+ * io_wq_defer_cq_wake - may the current worker post a CQ wakeup later?
+ * @ctx: the ring whose CQ waiters a completion would wake
+ *
+ * Called by io_cqring_wake() in an io-wq worker.  A worker with more work
+ * to run defers the wakeups of what it completes, so that a waiter woken
+ * on its CPU does not preempt it at every completion and find one CQE each
+ * time: it posts them when its chain and queue are drained, after
+ * IO_WQ_DEFER_MAX items, when the scheduler wants the CPU, or before it
+ * blocks.  One ring at a time; eventfd signals are never deferred.
+ *
+ * Return: true if the caller must not wake the waiters now.
+ */
+bool io_wq_defer_cq_wake(struct io_ring_ctx *ctx)
+{
+	struct io_worker *worker = current->worker_private;
+
+	if (!worker ||
+	    worker->flags != (IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING) ||
+	    need_resched() || !io_worker_has_more(worker))
+		return false;
+	if (worker->wake_ctx != ctx) {
+		if (worker->wake_ctx)
+			return false;
+		percpu_ref_get(&ctx->refs);
+		worker->wake_ctx = ctx;
+	}
+	return true;
+}
+
 /* The worker begins to run inside an item: the tick measures from now. */
 static void io_worker_run_begin(struct io_worker *worker)
 {
@@ -932,6 +997,10 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		io_run_task_work();
 		if (last)
 			wq->free_work(work);
+		if (worker->wake_ctx &&
+		    (++worker->nr_deferred >= IO_WQ_DEFER_MAX || need_resched() ||
+		     (!next && !io_worker_has_more(worker))))
+			io_worker_flush_wake(worker);
 		work = next;
 		/* a long chain lets the CPU go when the tick says so */
 		if (work)
@@ -1058,6 +1127,7 @@ static bool io_worker_wait(struct io_worker *worker, bool ran)
 	bool claimed, timed_out;
 	int reason;
 
+	io_worker_flush_wake(worker);
 	/* after an item, io_worker_run_chain() has just run it */
 	if (!ran)
 		io_run_task_work();
@@ -1375,6 +1445,8 @@ void io_wq_worker_sleeping(struct task_struct *tsk)
 
 	if (!worker || worker->flags != (IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING))
 		return;
+	/* what it completed must not wait for it to run again */
+	io_worker_flush_wake(worker);
 	acct = worker->acct;
 	worker->flags &= ~IO_WORKER_F_RUNNING;
 	raw_spin_lock(&acct->lock);

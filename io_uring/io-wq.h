@@ -95,6 +95,7 @@ enum io_wq_cancel io_wq_cancel_cb(struct io_wq *wq, work_cancel_fn *cancel,
 void io_wq_worker_sleeping(struct task_struct *tsk);
 void io_wq_worker_running(struct task_struct *tsk);
 void io_wq_worker_tick(struct task_struct *tsk);
+bool io_wq_defer_cq_wake(struct io_ring_ctx *ctx);
 #else
 static inline void io_wq_worker_sleeping(struct task_struct *tsk)
 {
