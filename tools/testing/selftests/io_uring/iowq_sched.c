@@ -12,6 +12,7 @@
  * reach io-wq after a non-blocking attempt, so new workers come from a
  * worker going to sleep rather than from the submission.
  */
+#include <sys/mman.h>
 #include "../kselftest_harness.h"
 #include "iowq_util.h"
 
@@ -439,6 +440,169 @@ TEST_F_TIMEOUT(sched, workers_only_for_runnable_work, 90)
 	close(afd);
 	close(fd);
 	unlink("economy.dat");
+}
+
+#define BIG_READ	(256 << 20)
+
+/*
+ * Work that waits behind CPU-bound work: as many IOSQE_ASYNC reads as the
+ * node has CPUs, each copying 256 MiB from the page cache (they never
+ * block; all into one buffer), then one 4 KiB IOSQE_ASYNC read.  A worker that runs one item
+ * long without blocking must stop counting against the CPUs, so that the
+ * small read gets a worker (an idle one, from the second round on) within
+ * the detection threshold plus a creation, not after a big read ends.
+ * Rounds 2-4 are timed: each under 150 ms (a slow host), the best under
+ * 50 ms.
+ */
+TEST_F_TIMEOUT(sched, queued_work_not_held_by_cpu_bound_work, 180)
+{
+	double small_ms, best = 1e9, big_ms;
+	struct io_uring_sqe *sqe;
+	int i, round, fd, ncpu;
+	static char small[4096];
+	cpu_set_t set;
+	char *big;
+
+	ASSERT_EQ(0, iowq_node_cpus(iowq_cpu_node(0), &set));
+	ncpu = CPU_COUNT(&set);
+	fd = open("cpu-bound.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	big = mmap(NULL, BIG_READ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, big);
+	memset(big, 'c', BIG_READ);
+	ASSERT_EQ(BIG_READ, pwrite(fd, big, BIG_READ, 0));
+
+	for (round = 0; round < 4; round++) {
+		double t0, t1;
+
+		memset(&self->cq, 0, sizeof(self->cq));
+		t0 = iowq_now();
+		for (i = 0; i < ncpu; i++) {
+			sqe = iowq_get_sqe(&self->ring);
+			io_uring_prep_read(sqe, fd, big, BIG_READ, 0);
+			sqe->flags |= IOSQE_ASYNC;
+			sqe->user_data = i;
+		}
+		ASSERT_EQ(ncpu, io_uring_submit(&self->ring));
+		/* the big reads have their workers and run */
+		iowq_sleep(0.02);
+		sqe = iowq_get_sqe(&self->ring);
+		io_uring_prep_read(sqe, fd, small, sizeof(small), 0);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = 100;
+		t1 = iowq_now();
+		ASSERT_EQ(1, io_uring_submit(&self->ring));
+		ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 100, 30));
+		small_ms = (iowq_now() - t1) * 1000;
+		ASSERT_EQ(sizeof(small), self->cq.res[100]);
+		ASSERT_EQ(ncpu + 1, iowq_reap(&self->ring, &self->cq, ncpu + 1, 60));
+		big_ms = (iowq_now() - t0) * 1000;
+		for (i = 0; i < ncpu; i++)
+			ASSERT_EQ(BIG_READ, self->cq.res[i]);
+		TH_LOG("round %d: small read %.1f ms, %d big reads %.0f ms",
+		       round + 1, small_ms, ncpu, big_ms);
+		if (!round)
+			continue;
+		/* the big reads must outlast the bound by far, or prove nothing */
+		ASSERT_LT(300, big_ms);
+		ASSERT_GT(150, small_ms);
+		if (small_ms < best)
+			best = small_ms;
+	}
+	ASSERT_GT(50, best);
+	munmap(big, BIG_READ);
+	close(fd);
+	unlink("cpu-bound.dat");
+}
+
+#define CHAIN_WRITE	(48 << 20)
+
+/*
+ * The same behind a hashed chain: buffered writes of 48 MiB each to one
+ * file run one at a time on one worker, which never blocks; with the
+ * node's other CPUs busy with big reads, a 4 KiB read queued behind them
+ * must still get a worker (under 150 ms, a slow host; the best of three
+ * rounds under 50 ms), and the writes land in order.
+ */
+TEST_F_TIMEOUT(sched, queued_work_not_held_by_cpu_bound_chain, 180)
+{
+	double small_ms, best = 1e9, t1;
+	struct io_uring_sqe *sqe;
+	int i, k, round, fd, wfd, ncpu, n;
+	static char small[4096];
+	cpu_set_t set;
+	char *big, c;
+
+	ASSERT_EQ(0, iowq_node_cpus(iowq_cpu_node(0), &set));
+	ncpu = CPU_COUNT(&set);
+	fd = open("cpu-bound.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	wfd = open("chain.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, wfd);
+	big = mmap(NULL, BIG_READ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, big);
+	memset(big, 'c', BIG_READ);
+	ASSERT_EQ(BIG_READ, pwrite(fd, big, BIG_READ, 0));
+
+	for (round = 0; round < 4; round++) {
+		memset(&self->cq, 0, sizeof(self->cq));
+		/* the chain: 4 writes of the file, each of its own byte */
+		for (i = 0; i < 4; i++) {
+			memset(big + (size_t)i * CHAIN_WRITE, 'a' + round + i,
+			       CHAIN_WRITE);
+			sqe = iowq_get_sqe(&self->ring);
+			io_uring_prep_write(sqe, wfd, big + (size_t)i * CHAIN_WRITE,
+					    CHAIN_WRITE, (off_t)i * CHAIN_WRITE);
+			sqe->flags |= IOSQE_ASYNC;
+			sqe->user_data = i;
+		}
+		/* the node's other CPUs copy big reads (into the buffer's end) */
+		for (i = 0; i < ncpu - 1; i++) {
+			sqe = iowq_get_sqe(&self->ring);
+			io_uring_prep_read(sqe, fd, big + 4 * CHAIN_WRITE,
+					   BIG_READ - 4 * CHAIN_WRITE, 0);
+			sqe->flags |= IOSQE_ASYNC;
+			sqe->user_data = 10 + i;
+		}
+		n = 4 + ncpu - 1;
+		ASSERT_EQ(n, io_uring_submit(&self->ring));
+		iowq_sleep(0.02);
+		sqe = iowq_get_sqe(&self->ring);
+		io_uring_prep_read(sqe, fd, small, sizeof(small), 0);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = 100;
+		t1 = iowq_now();
+		ASSERT_EQ(1, io_uring_submit(&self->ring));
+		ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 100, 30));
+		small_ms = (iowq_now() - t1) * 1000;
+		ASSERT_EQ(sizeof(small), self->cq.res[100]);
+		ASSERT_EQ(n + 1, iowq_reap(&self->ring, &self->cq, n + 1, 60));
+		for (i = 0; i < 4; i++) {
+			ASSERT_EQ(CHAIN_WRITE, self->cq.res[i]);
+			ASSERT_EQ(1, pread(wfd, &c, 1, (off_t)i * CHAIN_WRITE));
+			ASSERT_EQ('a' + round + i, c);
+		}
+		/* one item at a time, in order */
+		for (i = 0, k = 0; i < self->cq.nr; i++)
+			if (self->cq.order[i] < 4)
+				ASSERT_EQ(k++, self->cq.order[i]);
+		ASSERT_EQ(4, k);
+		TH_LOG("round %d: small read %.1f ms behind a chain of 4 x 48 MiB writes and %d big reads",
+		       round + 1, small_ms, ncpu - 1);
+		if (!round)
+			continue;
+		ASSERT_GT(150, small_ms);
+		if (small_ms < best)
+			best = small_ms;
+	}
+	ASSERT_GT(50, best);
+	munmap(big, BIG_READ);
+	close(wfd);
+	close(fd);
+	unlink("chain.dat");
+	unlink("cpu-bound.dat");
 }
 
 TEST_HARNESS_MAIN
