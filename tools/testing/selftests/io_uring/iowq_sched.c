@@ -485,8 +485,8 @@ TEST_F_TIMEOUT(sched, queued_work_not_held_by_cpu_bound_work, 180)
 			sqe->user_data = i;
 		}
 		ASSERT_EQ(ncpu, io_uring_submit(&self->ring));
-		/* the big reads have their workers and run */
-		iowq_sleep(0.02);
+		/* the big reads have their workers (or are about to) */
+		iowq_sleep(0.002);
 		sqe = iowq_get_sqe(&self->ring);
 		io_uring_prep_read(sqe, fd, small, sizeof(small), 0);
 		sqe->flags |= IOSQE_ASYNC;
@@ -568,7 +568,7 @@ TEST_F_TIMEOUT(sched, queued_work_not_held_by_cpu_bound_chain, 180)
 		}
 		n = 4 + ncpu - 1;
 		ASSERT_EQ(n, io_uring_submit(&self->ring));
-		iowq_sleep(0.02);
+		iowq_sleep(0.002);
 		sqe = iowq_get_sqe(&self->ring);
 		io_uring_prep_read(sqe, fd, small, sizeof(small), 0);
 		sqe->flags |= IOSQE_ASYNC;
@@ -603,6 +603,44 @@ TEST_F_TIMEOUT(sched, queued_work_not_held_by_cpu_bound_chain, 180)
 	close(fd);
 	unlink("chain.dat");
 	unlink("cpu-bound.dat");
+}
+
+/*
+ * A worker defers the CQ wakeups of what it completes while it has more
+ * work, but never past blocking: with one bound worker (limit 1), an
+ * async NOP then a FIFO open queued behind it, the NOP's completion must
+ * wake its waiter (within 1 s) while the worker blocks in the open.
+ */
+TEST_F_TIMEOUT(sched, deferred_wakeup_posted_before_blocking, 60)
+{
+	struct io_uring_cqe *cqe;
+	double t;
+	int i;
+
+	ASSERT_EQ(0, iowq_fifos_make(1));
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 1, 0, NULL));
+	for (i = 0; i < 3; i++) {
+		iowq_prep_nop(&self->ring, 0, IOSQE_ASYNC);
+		iowq_prep_fifo_open(&self->ring, 0, 1);
+		t = iowq_now();
+		/* submit and sleep in the kernel until a CQE is posted */
+		ASSERT_EQ(2, io_uring_submit_and_wait(&self->ring, 1));
+		ASSERT_EQ(0, io_uring_peek_cqe(&self->ring, &cqe));
+		TH_LOG("round %d: NOP completion seen after %.1f ms", i + 1,
+		       (iowq_now() - t) * 1000);
+		ASSERT_GT(1, iowq_now() - t);
+		ASSERT_EQ(0, cqe->user_data);
+		ASSERT_EQ(0, cqe->res);
+		io_uring_cqe_seen(&self->ring, cqe);
+		ASSERT_EQ(1, iowq_wait_workers_in(0, "wait_for_partner", 1, 10));
+		ASSERT_EQ(1, iowq_fifo_release(0));
+		ASSERT_EQ(0, io_uring_wait_cqe(&self->ring, &cqe));
+		ASSERT_EQ(1, cqe->user_data);
+		ASSERT_LE(0, cqe->res);
+		close(cqe->res);
+		io_uring_cqe_seen(&self->ring, cqe);
+	}
+	iowq_fifos_remove(1);
 }
 
 TEST_HARNESS_MAIN
