@@ -216,7 +216,7 @@ struct io_worker {
 	 * (io_wq_defer_cq_wake()), with a reference; and how many items it
 	 * completed since.
 	 */
-	struct io_ring_ctx *wake_ctx;		/* W */
+	struct io_ring_ctx *wake_ctx;		/* W, taken by the tick with xchg() */
 	unsigned int nr_deferred;		/* W */
 	struct hlist_nulls_node free_node;	/* L, R */
 	struct list_head all_node;		/* M, R */
@@ -878,14 +878,17 @@ static bool io_worker_has_more(struct io_worker *worker)
 		!test_bit(IO_ACCT_STALLED, &acct->flags));
 }
 
-/* Post the CQ wakeup the worker deferred, if any. */
+/*
+ * Post the CQ wakeup the worker deferred, if any.  The worker and its tick
+ * (io_wq_worker_tick(), an interrupt on the same CPU) may both try: xchg()
+ * gives the wakeup and the reference to one of them.
+ */
 static void io_worker_flush_wake(struct io_worker *worker)
 {
-	struct io_ring_ctx *ctx = worker->wake_ctx;
+	struct io_ring_ctx *ctx = xchg(&worker->wake_ctx, NULL);
 
 	if (!ctx)
 		return;
-	worker->wake_ctx = NULL;
 	worker->nr_deferred = 0;
 	/* pairs with the waiter's prepare_to_wait(), as in io_cqring_wake() */
 	smp_mb();
@@ -901,8 +904,9 @@ static void io_worker_flush_wake(struct io_worker *worker)
  * to run defers the wakeups of what it completes, so that a waiter woken
  * on its CPU does not preempt it at every completion and find one CQE each
  * time: it posts them when its chain and queue are drained, after
- * IO_WQ_DEFER_MAX items, when the scheduler wants the CPU, or before it
- * blocks.  One ring at a time; eventfd signals are never deferred.
+ * IO_WQ_DEFER_MAX items, when the scheduler wants the CPU, before it blocks,
+ * or at the next scheduler tick (an item may run long).  One ring at a
+ * time; eventfd signals are never deferred.
  *
  * Return: true if the caller must not wake the waiters now.
  */
@@ -914,11 +918,11 @@ bool io_wq_defer_cq_wake(struct io_ring_ctx *ctx)
 	    worker->flags != (IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING) ||
 	    need_resched() || !io_worker_has_more(worker))
 		return false;
-	if (worker->wake_ctx != ctx) {
-		if (worker->wake_ctx)
+	if (READ_ONCE(worker->wake_ctx) != ctx) {
+		if (READ_ONCE(worker->wake_ctx))
 			return false;
 		percpu_ref_get(&ctx->refs);
-		worker->wake_ctx = ctx;
+		WRITE_ONCE(worker->wake_ctx, ctx);
 	}
 	return true;
 }
@@ -1489,7 +1493,7 @@ void io_wq_worker_running(struct task_struct *tsk)
  * idle one, or a new one) instead of waiting for the item to end.  It
  * counts again when the item ends (io_worker_run_end()) or it blocks.
  * acct->lock is not taken in interrupts: the account is activated by a
- * work item.
+ * work item.  A CQ wakeup the worker deferred is posted here.
  */
 void io_wq_worker_tick(struct task_struct *tsk)
 {
@@ -1497,6 +1501,9 @@ void io_wq_worker_tick(struct task_struct *tsk)
 	struct io_wqe_acct *acct;
 	u64 start;
 
+	/* a deferred CQ wakeup waits a tick at most */
+	if (worker && READ_ONCE(worker->wake_ctx))
+		io_worker_flush_wake(worker);
 	if (!worker ||
 	    READ_ONCE(worker->flags) != (IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING))
 		return;

@@ -643,4 +643,51 @@ TEST_F_TIMEOUT(sched, deferred_wakeup_posted_before_blocking, 60)
 	iowq_fifos_remove(1);
 }
 
+/*
+ * Nor past a scheduler tick: with one bound worker, an async NOP then a
+ * 256 MiB read of a cached file (it never blocks, and runs for hundreds
+ * of milliseconds), the NOP's completion must wake its waiter within
+ * 100 ms, long before the read ends.
+ */
+TEST_F_TIMEOUT(sched, deferred_wakeup_posted_at_tick, 120)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	double t, nop_ms;
+	int i, fd;
+	char *big;
+
+	fd = open("tick.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	big = mmap(NULL, BIG_READ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, big);
+	memset(big, 't', BIG_READ);
+	ASSERT_EQ(BIG_READ, pwrite(fd, big, BIG_READ, 0));
+	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 1, 0, NULL));
+	for (i = 0; i < 3; i++) {
+		iowq_prep_nop(&self->ring, 0, IOSQE_ASYNC);
+		sqe = iowq_get_sqe(&self->ring);
+		io_uring_prep_read(sqe, fd, big, BIG_READ, 0);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = 1;
+		t = iowq_now();
+		ASSERT_EQ(2, io_uring_submit_and_wait(&self->ring, 1));
+		nop_ms = (iowq_now() - t) * 1000;
+		ASSERT_EQ(0, io_uring_peek_cqe(&self->ring, &cqe));
+		ASSERT_EQ(0, cqe->user_data);
+		io_uring_cqe_seen(&self->ring, cqe);
+		ASSERT_EQ(0, io_uring_wait_cqe(&self->ring, &cqe));
+		ASSERT_EQ(1, cqe->user_data);
+		ASSERT_EQ(BIG_READ, cqe->res);
+		io_uring_cqe_seen(&self->ring, cqe);
+		TH_LOG("round %d: NOP completion seen after %.1f ms, the read after %.0f ms",
+		       i + 1, nop_ms, (iowq_now() - t) * 1000);
+		ASSERT_GT(100, nop_ms);
+	}
+	munmap(big, BIG_READ);
+	close(fd);
+	unlink("tick.dat");
+}
+
 TEST_HARNESS_MAIN
