@@ -49,11 +49,11 @@
  * worker's next_work, so cancellation always finds work on a queue or on a
  * worker.  Each item goes through do_work() and put_work(); work linked to
  * it runs next on the same worker (or is queued again if it is hashed), and
- * only then is the item freed with free_work().  A worker with more work
- * defers the CQ wakeups of what it completes (io_wq_defer_cq_wake()).  Once do_work() has started
+ * only then is the item freed with free_work().  Once do_work() has started
  * an item, io-wq never reads its list node again: after put_work() the item
  * may be queued anew (a poll-armed request that is punted once more) or
- * freed by its other owner.
+ * freed by its other owner.  A worker with more work to run defers the CQ
+ * wakeups of what it completes (io_wq_defer_cq_wake()).
  *
  * Hashed work.  io_wq_hash_work() gives work a key (6 bits of the inode's
  * address).  Queued work of one key forms a contiguous chain ending at
