@@ -258,8 +258,9 @@ TEST_F_TIMEOUT(sched, shared_cpu_completions_batch, 60)
 	int submitted = 0, inflight = 0, done = 0, waits = 0;
 	struct io_uring_cqe *cqe;
 	static char buf[4096];
+	cpu_set_t set, allowed;
 	unsigned int head, n;
-	cpu_set_t set;
+	pid_t tids[64];
 
 	fd = open("batch.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ASSERT_LE(0, fd);
@@ -294,6 +295,13 @@ TEST_F_TIMEOUT(sched, shared_cpu_completions_batch, 60)
 	       done, waits, (double)done / waits);
 	ASSERT_EQ(total, submitted);
 	ASSERT_GE(done, 4 * waits);
+	/* the reads ran on workers that share CPU 0 with the submitter */
+	n = iowq_list_workers(iowq_gettid(), tids, 64);
+	ASSERT_LE(1, n);
+	for (i = 0; i < (int)n && i < 64; i++) {
+		ASSERT_EQ(0, iowq_task_cpus(tids[i], &allowed));
+		ASSERT_TRUE(CPU_EQUAL(&allowed, &set));
+	}
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
 	close(fd);
 	unlink("batch.dat");
