@@ -466,4 +466,39 @@ TEST_F_TIMEOUT(hash, other_io_wq_resumes_at_key_release, 60)
 	ASSERT_EQ(0, self->cq.bad);
 }
 
+/*
+ * Hashed work linked to hashed work of the same file is queued when the
+ * first completes, behind the key's chain: appends A (linked to B), B and
+ * C, all queued at once, land A, C, B.  As on stock 6.1.
+ */
+TEST_F_TIMEOUT(hash, linked_hashed_work_requeued_behind_key, 60)
+{
+	static const char * const rec[] = { "A\n", "B\n", "C\n" };
+	int i, round, fd;
+	char buf[16];
+
+	for (round = 0; round < 5; round++) {
+		fd = open_file(5, O_APPEND | O_TRUNC);
+		ASSERT_LE(0, fd);
+		memset(&self->cq, 0, sizeof(self->cq));
+		for (i = 0; i < 3; i++) {
+			struct io_uring_sqe *sqe = iowq_get_sqe(&self->ring);
+
+			io_uring_prep_write(sqe, fd, rec[i], 2, 0);
+			sqe->flags |= IOSQE_ASYNC | (i == 0 ? IOSQE_IO_LINK : 0);
+			sqe->user_data = i;
+		}
+		ASSERT_EQ(3, io_uring_submit(&self->ring));
+		ASSERT_EQ(3, iowq_reap(&self->ring, &self->cq, 3, 10));
+		for (i = 0; i < 3; i++)
+			ASSERT_EQ(2, self->cq.res[i]);
+		memset(buf, 0, sizeof(buf));
+		ASSERT_EQ(6, pread(fd, buf, sizeof(buf), 0));
+		ASSERT_STREQ("A\nC\nB\n", buf);
+		close(fd);
+	}
+	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
+	ASSERT_EQ(0, self->cq.bad);
+}
+
 TEST_HARNESS_MAIN
