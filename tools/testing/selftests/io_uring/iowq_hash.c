@@ -468,19 +468,30 @@ TEST_F_TIMEOUT(hash, other_io_wq_resumes_at_key_release, 60)
 
 /*
  * Hashed work linked to hashed work of the same file is queued when the
- * first completes, behind the key's chain: appends A (linked to B), B and
- * C, all queued at once, land A, C, B.  As on stock 6.1.
+ * first completes, behind the key's chain.  A splice into the file from an
+ * empty pipe holds the key first, so that appends A (linked to B), B and C
+ * are all queued before any runs: once the pipe is fed, the file reads
+ * S, A, C, B.  As on stock 6.1.
  */
 TEST_F_TIMEOUT(hash, linked_hashed_work_requeued_behind_key, 60)
 {
 	static const char * const rec[] = { "A\n", "B\n", "C\n" };
-	int i, round, fd;
+	int i, round, fd, sfd;
 	char buf[16];
 
-	for (round = 0; round < 5; round++) {
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 1));
+	self->nr_pipes = 1;
+	for (round = 0; round < 3; round++) {
 		fd = open_file(5, O_APPEND | O_TRUNC);
+		sfd = open_file(5, 0);
 		ASSERT_LE(0, fd);
+		ASSERT_LE(0, sfd);
 		memset(&self->cq, 0, sizeof(self->cq));
+		/* splice() refuses O_APPEND files: S goes through sfd, at 0 */
+		iowq_prep_splice(&self->ring, self->p[0].r, sfd, 2, 3, IOSQE_ASYNC);
+		ASSERT_EQ(1, io_uring_submit(&self->ring));
+		ASSERT_EQ(1, iowq_wait_workers_in(iowq_gettid(),
+						  "pipe_wait_readable", 1, 10));
 		for (i = 0; i < 3; i++) {
 			struct io_uring_sqe *sqe = iowq_get_sqe(&self->ring);
 
@@ -489,12 +500,15 @@ TEST_F_TIMEOUT(hash, linked_hashed_work_requeued_behind_key, 60)
 			sqe->user_data = i;
 		}
 		ASSERT_EQ(3, io_uring_submit(&self->ring));
-		ASSERT_EQ(3, iowq_reap(&self->ring, &self->cq, 3, 10));
-		for (i = 0; i < 3; i++)
+		ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
+		ASSERT_EQ(2, write(self->p[0].w, "S\n", 2));
+		ASSERT_EQ(4, iowq_reap(&self->ring, &self->cq, 4, 10));
+		for (i = 0; i < 4; i++)
 			ASSERT_EQ(2, self->cq.res[i]);
 		memset(buf, 0, sizeof(buf));
-		ASSERT_EQ(6, pread(fd, buf, sizeof(buf), 0));
-		ASSERT_STREQ("A\nC\nB\n", buf);
+		ASSERT_EQ(8, pread(fd, buf, sizeof(buf), 0));
+		ASSERT_STREQ("S\nA\nC\nB\n", buf);
+		close(sfd);
 		close(fd);
 	}
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
