@@ -150,7 +150,7 @@
  */
 #define IO_WQ_CPU_INTENSIVE_NS	(10 * NSEC_PER_MSEC)
 /* Items a worker completes before it posts a deferred CQ wakeup anyway. */
-#define IO_WQ_DEFER_MAX		64
+#define IO_WQ_DEFER_MAX		128
 /* Workers beyond nr_cpus that a blocking worker may start: see ->burst. */
 #define IO_WQ_BURST_MAX		64
 /* Attempts at creating a worker that fails with -EAGAIN and the like. */
