@@ -597,7 +597,7 @@ TEST_F_TIMEOUT(sched, queued_work_not_held_by_cpu_bound_chain, 180)
 			if (self->cq.order[i] < 4)
 				ASSERT_EQ(k++, self->cq.order[i]);
 		ASSERT_EQ(4, k);
-		TH_LOG("round %d: small read %.1f ms behind a chain of 4 x 48 MiB writes and %d big reads",
+		TH_LOG("round %d: small read %.1f ms (behind 4 x 48 MiB writes, %d big reads)",
 		       round + 1, small_ms, ncpu - 1);
 		if (!round)
 			continue;
