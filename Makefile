@@ -89,8 +89,9 @@ help:
 	@echo "  make initramfs   build the guest initramfs (selftests, demo, liburing tests)"
 	@echo "  make shell       boot to an interactive guest shell"
 	@echo "  make check       checkpatch --strict, kernel-doc, W=1 and sparse on our"
-	@echo "                   io-wq; the docs build with Sphinx without a warning;"
-	@echo "                   every file is placed in the series (series/manifest)"
+	@echo "                   io-wq; checkpatch --strict on every patch of the series"
+	@echo "                   (no warning); the docs build with Sphinx without a"
+	@echo "                   warning; every file is placed in the series (series/manifest)"
 	@echo "  make patches     write the series into build/patches/ (git format-patch"
 	@echo "                   against Linux 6.1.y of linux-source-6.1, with a cover letter)"
 	@echo "  make patches-check  git am the series onto a fresh 6.1.y tree; after each"
@@ -188,6 +189,8 @@ bench: deps
 check:
 	@python3 harness/series.py check
 	@harness/kernel.sh check ours
+	@python3 harness/series.py export $(B)/patches
+	@python3 harness/series.py checkpatch $(B)/patches --tree $(B)/src/ours
 	@harness/docs.sh
 
 # Mutation testing (harness/mutants.py): not part of `make test`, too long.

@@ -199,8 +199,8 @@ build() {
 }
 
 # Style and static checks of our io-wq: checkpatch --strict, kernel-doc,
-# W=1 and sparse on io-wq.o.  The patches of the series are checked by
-# `make patches-check` (harness/series.py verify).
+# W=1 and sparse on io-wq.o.  `make check` then checkpatches every patch of
+# the series (harness/series.py checkpatch), as `make patches-check` does.
 check() {
 	local fail=0 cc=gcc log=$B/logs/check.log
 	command -v ccache >/dev/null && cc="ccache gcc"
@@ -208,20 +208,6 @@ check() {
 	say "checkpatch --strict io_uring/io-wq.[ch]"
 	perl "$SRC/scripts/checkpatch.pl" --no-tree --strict --quiet \
 		-f "$REPO/io_uring/io-wq.c" "$REPO/io_uring/io-wq.h" || fail=1
-	# The selftests are in the series too: no warning or error there
-	# (CHECKs are allowed, as in `make patches-check`).  Checked as the
-	# patch that adds them: checkpatch -f lets some warnings pass (long
-	# strings) that it reports in a patch.
-	say "checkpatch --strict tools/testing/selftests/io_uring/ (as a patch)"
-	if grep -A4 -E '^(WARNING|ERROR)' < <(
-			for f in "$REPO"/tools/testing/selftests/io_uring/*.[ch]; do
-				git -C "$REPO" diff --no-index /dev/null \
-					"${f#"$REPO"/}" || true
-			done | perl "$SRC/scripts/checkpatch.pl" --no-tree --strict \
-				--quiet --show-types --no-signoff \
-				--ignore FILE_PATH_CHANGES -); then
-		fail=1
-	fi
 	say "kernel-doc io_uring/io-wq.c"
 	if "$SRC/scripts/kernel-doc" -none "$REPO/io_uring/io-wq.c" 2>&1 | grep .; then
 		fail=1

@@ -267,15 +267,36 @@ def checkpatch(tree, patch):
     return not (int(m.group(1)) or int(m.group(2))), r.stdout, int(m.group(3) or 0)
 
 
+def patch_files(pdir):
+    """The patches of an exported series, cover letter excluded, in order."""
+    patches = sorted(f for f in os.listdir(pdir) if re.match(r"\d{4}-.*\.patch$", f)
+                     and not f.startswith("0000-"))
+    if not patches:
+        die(f"no patches in {pdir}: run 'make patches'")
+    return patches
+
+
+def checkpatch_all(pdir, tree):
+    """checkpatch --strict every patch as `verify` does, without applying
+    or building them (for `make check`): a warning fails."""
+    bad = 0
+    for p in patch_files(pdir):
+        ok, out, checks = checkpatch(tree, os.path.join(os.path.abspath(pdir), p))
+        if ok:
+            say(f"{p}: checkpatch --strict: 0 errors, 0 warnings, {checks} checks")
+        else:
+            print(out)
+            bad += 1
+    if bad:
+        die(f"checkpatch.pl --strict reports errors or warnings in {bad} patch(es)")
+
+
 def verify(pdir, config, initrd, boot_filter):
     author, series, local = check(quiet=True)
     shipped = [f for p in series for f in p.expanded]
     version = base_version()
     tag = pristine(version)
-    patches = sorted(f for f in os.listdir(pdir) if re.match(r"\d{4}-.*\.patch$", f)
-                     and not f.startswith("0000-"))
-    if not patches:
-        die(f"no patches in {pdir}: run 'make patches'")
+    patches = patch_files(pdir)
     # Laid out as build/src/ours and build/obj/ours are, so that ccache
     # (CCACHE_BASEDIR: paths relative to the build directory) hits.
     work = os.path.join(B, "patches-check")
@@ -469,6 +490,9 @@ def main():
     v.add_argument("--config", required=True, help="the .config of 'make kernel'")
     v.add_argument("--initrd", required=True)
     v.add_argument("--boot-filter", default="iowq_punt")
+    c = sub.add_parser("checkpatch")
+    c.add_argument("patches")
+    c.add_argument("--tree", required=True, help="a Linux 6.1 tree (its checkpatch.pl)")
     t = sub.add_parser("bench-table")
     t.add_argument("csv", help="results.csv of make bench")
     a = ap.parse_args()
@@ -476,6 +500,8 @@ def main():
         check()
     elif a.cmd == "export":
         export(os.path.abspath(a.out))
+    elif a.cmd == "checkpatch":
+        checkpatch_all(a.patches, os.path.abspath(a.tree))
     elif a.cmd == "bench-table":
         bench_table(a.csv, os.path.join(REPO, "series", "bench.txt"))
     else:
