@@ -1,121 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * io-wq: the threads that run io_uring work which cannot complete inline.
+ * Each task that punts work owns an io_wq with one pool per NUMA node; each
+ * pool has a bound and an unbound account, and each account runs about one
+ * worker per CPU of the pool at a time, not counting workers that block.
  *
- * DESIGN
- *
- * Every task that punts io_uring work owns one struct io_wq.  It holds one
- * pool (struct io_wqe) per NUMA node, allocated on that node; work is queued
- * on the pool of the CPU that submits it, and the pool's workers run on the
- * node's CPUs (its cpu_mask: the node's CPUs that the task's cpuset allows
- * and that are online, or the mask set with IORING_REGISTER_IOWQ_AFF).
- *
- * A pool has two accounts (struct io_wqe_acct): BOUND, for work that ends
- * in bounded time (regular files, block devices), and UNBOUND, for work that
- * may wait for ever (sockets, pipes: IO_WQ_WORK_UNBOUND).  Each account has
- * its own queue, its own workers (a worker serves one account for life), its
- * own limit (max_workers: the "bounded" argument of io_wq_create() or the
- * task's RLIMIT_NPROC) and its own count of running workers.  The limits are
- * per pool: a task on several nodes may have that many workers on each.
- *
- * How many workers run.  An account keeps at most as many workers running
- * as its pool has CPUs, as long as it has work that can run now; this is the
- * rule of the kernel's concurrency-managed workqueues.  A worker that blocks
- * inside work stops counting (io_wq_worker_sleeping()), which may start
- * another one; when it wakes up it counts again (io_wq_worker_running()).
- * So does one that has run one item for IO_WQ_CPU_INTENSIVE_NS of CPU time
- * without blocking, as the scheduler tick sees (io_wq_worker_tick()), until
- * the item ends: work queued behind a large cached copy does not wait for
- * it.
- * Work whose hash key is busy cannot run now and starts nobody.  So threads
- * are created only for work that can make progress: one async NOP at a time
- * keeps one worker (one per CPU at most), a thousand buffered writes to one
- * file keep one worker, a hundred blocked pipe reads get a hundred workers
- * (up to the limit).
- * Those hundred would be created one at a time, each once the previous one
- * blocked, each costing a round trip through the owner's task_work and
- * the CPU time of the previous one's item: so once a new worker blocks in
- * its first item, a worker that blocks may start up to IO_WQ_BURST_MAX
- * workers beyond nr_cpus at once (the account's burst), still one per
- * queued unit.  The burst ends when a new worker runs an item without
- * blocking or finds nothing to do, or when the queue empties.
- *
- * Life of a work item.  io_wq_enqueue() puts it on the queue of its account
- * on the local node and calls io_acct_activate(), which wakes an idle worker
- * or reserves a slot and asks the owner task to create a worker.  A worker
- * takes the first item that can run: unhashed work, or the whole chain of
- * queued work of a hash key that no worker runs now.  While it runs an item
- * the item is the worker's cur_work and the rest of its chain is the
- * worker's next_work, so cancellation always finds work on a queue or on a
- * worker.  Each item goes through do_work() and put_work(); work linked to
- * it runs next on the same worker (or is queued again if it is hashed), and
- * only then is the item freed with free_work().  Once do_work() has started
- * an item, io-wq never reads its list node again: after put_work() the item
- * may be queued anew (a poll-armed request that is punted once more) or
- * freed by its other owner.  A worker with more work to run defers the CQ
- * wakeups of what it completes (io_wq_defer_cq_wake()).
- *
- * Hashed work.  io_wq_hash_work() gives work a key (6 bits of the inode's
- * address).  Queued work of one key forms a contiguous chain ending at
- * hash_tail[key]; a bit per key in the shared struct io_wq_hash says a worker
- * runs that key, so the work of a key runs one item at a time, in queue
- * order, across all io-wq instances sharing the map.  A worker releases
- * the key as soon as the chain's last hashed item is done, before anything
- * that may block: work linked to that item, task_work.  All work of a key
- * queues on the node where the key was first used, whichever CPU submits
- * it: a chain is never split between two nodes' queues.  An account whose queue
- * holds only chains of busy keys is STALLED: it sleeps on the hash waitqueue
- * and is activated again when a key is released.  IO_WQ_WORK_CONCURRENT work
- * is treated as any unhashed work: it never waits for other work.
- *
- * Life of a worker.  Workers are threads of the owner task, created by
- * create_io_thread() from task_work that runs in that task.  An account has
- * one creation request (create_cb) at a time, which creates as many workers
- * as there are reserved slots, if their work is still queued when it runs.
- * A creation that fails because a signal is pending is tried again later,
- * from a delayed work item with exponential back-off; other transient errors
- * are tried IO_WQ_CREATE_TRIES times.  When creation fails for good and the
- * account has no worker at all, its queued work is cancelled.  A worker
- * without work runs its pending task_work (which may block) while still
- * active, then goes on the free list and sleeps; waking it means claiming
- * it with test_and_clear_bit(IO_WORKER_FREE), which counts it as running at
- * once.  An idle worker is claimed rather than waiting for a creation in
- * flight, which then drops the slot it no longer needs.  After
- * IO_WQ_IDLE_TIMEOUT without work a worker exits, unless it is the last
- * worker of its account; once the owner has no ring left
- * (io_wq_set_unused()), idle workers exit at once.
- *
- * Exit.  The work belongs to the rings, not to the task: a thread that
- * exits does not lose the writes it queued.  io_wq_exit_start() sets
- * IO_WQ_BIT_EXIT: no worker is created after that, pending creation
- * requests are cancelled, and work queued from then on is completed as
- * cancelled.  Work queued before still runs on the workers there are:
- * bound work with a notify signal pending, so that a blocking wait in it
- * ends, and unbound work (which may wait for ever) as cancelled; linked
- * work likewise.  io_wq_put_and_exit() signals every worker, waits for all
- * of them in bounded slices, then cancels what is left (work of an account
- * without a worker, or of a hash key another io-wq holds) and frees
- * everything.
- *
- * LOCKING
- *
- * Lock order: the CPU hotplug lock > wq->workers_lock (mutex) >
- * hash->wait.lock > acct->lock (BOUND before UNBOUND when both are held) >
- * worker->lock.
- * The scheduler hooks take acct->lock: it is a raw spinlock, and nothing
- * that sleeps or allocates runs under it.  The tick hook runs in hard
- * interrupt context and takes no lock: it leaves the activation to a work
- * item.
- *
- * Fields are marked with the rule that protects them:
- *   I: set at creation, read-only afterwards.
- *   L: acct->lock.
- *   M: wq->workers_lock; readers that may not sleep use RCU (R).
- *   R: readable under rcu_read_lock().
- *   K: worker->lock.
- *   A: atomic operations only.
- *   W: only the worker's own task (including its scheduler hooks).
- *   C: the holder of IO_ACCT_CREATING (the creation request in flight).
+ * Documentation/io_uring/io-wq.rst describes the design, the lock order
+ * and the letters that mark each field below with the rule protecting it.
  */
 #include <linux/kernel.h>
 #include <linux/init.h>
