@@ -780,7 +780,6 @@ static void io_worker_flush_wake(struct io_worker *worker)
 
 	if (!ctx)
 		return;
-	worker->nr_deferred = 0;
 	/* pairs with the waiter's prepare_to_wait(), as in io_cqring_wake() */
 	smp_mb();
 	__io_cqring_wake(ctx);
@@ -813,6 +812,7 @@ bool io_wq_defer_cq_wake(struct io_ring_ctx *ctx)
 		if (READ_ONCE(worker->wake_ctx))
 			return false;
 		percpu_ref_get(&ctx->refs);
+		worker->nr_deferred = 0;
 		WRITE_ONCE(worker->wake_ctx, ctx);
 	}
 	return true;
@@ -1024,8 +1024,11 @@ static bool io_worker_wait(struct io_worker *worker, bool ran)
 
 	io_worker_flush_wake(worker);
 	/* after an item, io_worker_run_chain() has just run it */
-	if (!ran)
+	if (!ran) {
 		io_run_task_work();
+		/* a completion posted from there may have deferred a wakeup */
+		io_worker_flush_wake(worker);
+	}
 	raw_spin_lock(&acct->lock);
 	if (io_acct_runnable(acct)) {
 		raw_spin_unlock(&acct->lock);
