@@ -734,7 +734,13 @@ TEST_F_TIMEOUT(exit, exec_exit_during_cpu_hotplug, 300)
 		}
 		close(rp[0]);
 		if (!status) {
-			status = iowq_waitpid(pid, 20);
+			status = iowq_wait_child(pid, 20);
+			if (status == -ETIMEDOUT) {
+				iowq_dump_task(pid);
+				kill(pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				status = -1;
+			}
 			if (status)
 				TH_LOG("round %d: the child did not %s in 20 s (status %d)",
 				       round, round % 2 ? "exit" : "exec", status);

@@ -626,6 +626,75 @@ static inline int iowq_waitpid(pid_t pid, double secs)
 	return status;
 }
 
+/* Print the lines of @path, each after @prefix; a missing file prints nothing. */
+static inline void iowq_print_file(const char *path, const char *prefix)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		printf("%s%s", prefix, line);
+	fclose(f);
+}
+
+/*
+ * For a test that finds process @pid stuck: print the comm, state and
+ * wchan of each of its threads and its kernel stack, then have the kernel
+ * print its blocked tasks (sysrq-w, into the kernel log that the run shows
+ * at its end).  Each stack is read by a child given 2 s: reading it waits
+ * for the task's exec_update_lock, which a stuck execve may hold.
+ */
+static inline void iowq_dump_task(pid_t pid)
+{
+	char path[96], prefix[64];
+	struct dirent *de;
+	pid_t child;
+	DIR *dir;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	fflush(stdout);
+	while ((de = readdir(dir))) {
+		int tid = atoi(de->d_name);
+
+		if (tid <= 0)
+			continue;
+		printf("# DUMP pid %d tid %d:\n", pid, tid);
+		snprintf(prefix, sizeof(prefix), "#   %d ", tid);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+		iowq_print_file(path, prefix);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", pid, tid);
+		iowq_print_file(path, prefix);
+		printf("\n");
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+		iowq_print_file(path, prefix);
+		fflush(stdout);
+		child = fork();
+		if (!child) {
+			alarm(2);
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/stack", pid, tid);
+			iowq_print_file(path, prefix);
+			fflush(stdout);
+			_exit(0);
+		}
+		if (child > 0)
+			waitpid(child, NULL, 0);
+	}
+	closedir(dir);
+	fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "w", 1) == 1)
+			printf("# DUMP sysrq-w written: blocked tasks in the kernel log\n");
+		close(fd);
+	}
+	fflush(stdout);
+}
+
 /* ---- fdinfo (our io-wq only: stock 6.1 prints no IoWq: line) ----------- */
 
 #define IOWQ_STAT_LINE_MAX	1024
