@@ -154,9 +154,37 @@ static inline int iowq_wait_workers(pid_t owner, int lo, int hi, double secs)
 }
 
 /*
+ * Whether the kernel stack of thread @tid of this process has a frame in
+ * function @fn.  A wchan other than 0 says the thread is blocked, but
+ * without a reliable unwinder (CONFIG_UNWINDER_GUESS) it may name a stale
+ * return address found on the stack (finish_task_switch.isra.0) instead of
+ * the function the thread waits in: the stack still holds that one.
+ */
+static inline bool iowq_stack_has(pid_t tid, const char *fn)
+{
+	char path[64], line[256];
+	size_t len = strlen(fn);
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stack", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *s = strchr(line, ' ');
+
+		found = s && !strncmp(s + 1, fn, len) && s[1 + len] == '+';
+	}
+	fclose(f);
+	return found;
+}
+
+/*
  * Poll until @n workers of this process (of @owner's io-wq if @owner > 0)
  * sleep in kernel function @wchan (/proc/.../wchan, e.g.
- * "pipe_wait_readable": blocked inside the work they run) or @secs pass.
+ * "pipe_wait_readable": blocked inside the work they run; or blocked with
+ * a frame of @wchan on the stack, see iowq_stack_has()) or @secs pass.
  * Returns the last count seen.
  */
 static inline int iowq_wait_workers_in(pid_t owner, const char *wchan, int n,
@@ -181,7 +209,9 @@ static inline int iowq_wait_workers_in(pid_t owner, const char *wchan, int n,
 				continue;
 			len = read(fd, buf, sizeof(buf) - 1);
 			close(fd);
-			if (len > 0 && !strncmp(buf, wchan, len) && !wchan[len])
+			if ((len > 0 && !strncmp(buf, wchan, len) && !wchan[len]) ||
+			    (len > 0 && strcmp(buf, "0") &&
+			     iowq_stack_has(tids[i], wchan)))
 				in++;
 			else if (last)
 				fprintf(stderr, "# worker %d in %s, not %s\n", tids[i],
