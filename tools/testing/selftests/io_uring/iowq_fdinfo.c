@@ -77,8 +77,13 @@ TEST_F(fdinfo, blocked_splices)
 	for (i = 0; i < 3; i++)
 		iowq_prep_splice(&self->ring, p[i].r, null, 1, i, IOSQE_ASYNC);
 	ASSERT_EQ(3, io_uring_submit(&self->ring));
+	/* busy first: a worker is busy before it has taken its item */
 	ASSERT_EQ(3, stat_wait(&self->ring, self->tid, self->node, "unbound",
 			       "busy", 3, 5));
+	ASSERT_EQ(0, stat_wait(&self->ring, self->tid, self->node, "unbound",
+			       "queued", 0, 5));
+	ASSERT_EQ(0, stat_wait(&self->ring, self->tid, self->node, "unbound",
+			       "running", 0, 5));
 	ASSERT_EQ(0, iowq_stat_line(&self->ring, self->tid, self->node, "unbound",
 			       line));
 	TH_LOG("%s", line);
