@@ -170,6 +170,7 @@ struct io_wqe_acct {
 	unsigned long nr_create_failed;		/* L: given up */
 	unsigned long nr_idle_exits;		/* L: timed out or unused */
 	unsigned long nr_hash_stalls;		/* L: times it became STALLED */
+	atomic_long_t nr_intensive;		/* A: workers the tick marked */
 	int index;				/* I */
 	struct io_wqe *wqe;			/* I */
 };
@@ -1408,6 +1409,7 @@ void io_wq_worker_tick(struct task_struct *tsk)
 		return;
 	acct = worker->acct;
 	atomic_dec(&acct->nr_running);
+	atomic_long_inc(&acct->nr_intensive);
 	trace_io_wq_worker_intensive(io_acct_owner(acct), acct->wqe->node,
 				     acct->index, tsk->pid);
 	if (READ_ONCE(acct->work_list.first))
@@ -2039,7 +2041,7 @@ void io_wq_show_fdinfo(struct seq_file *m, struct io_wq *wq)
 		for (i = 0; i < IO_WQ_ACCT_NR; i++) {
 			struct io_wqe_acct *acct = &wq->wqes[node]->acct[i];
 			unsigned int alive, idle = 0, limit, queued;
-			unsigned long c[8];
+			unsigned long c[9];
 			struct hlist_nulls_node *n;
 			struct io_worker *worker;
 			bool stalled;
@@ -2063,15 +2065,16 @@ void io_wq_show_fdinfo(struct seq_file *m, struct io_wq *wq)
 			c[5] = READ_ONCE(acct->nr_create_retried);
 			c[6] = acct->nr_idle_exits;
 			c[7] = acct->nr_hash_stalls;
+			c[8] = atomic_long_read(&acct->nr_intensive);
 			raw_spin_unlock(&acct->lock);
 
 			seq_printf(m, "IoWq:\tpid=%d node=%d acct=%s alive=%u idle=%u busy=%u running=%d limit=%u queued=%u stalled=%d",
 				   task_pid_vnr(wq->task), node, io_acct_names[i],
 				   alive, idle, alive - idle, running, limit,
 				   queued, stalled);
-			seq_printf(m, " enqueued=%lu completed=%lu cancelled=%lu created=%lu create_failed=%lu create_retried=%lu idle_exits=%lu hash_stalls=%lu\n",
+			seq_printf(m, " enqueued=%lu completed=%lu cancelled=%lu created=%lu create_failed=%lu create_retried=%lu idle_exits=%lu hash_stalls=%lu intensive=%lu\n",
 				   c[0], c[1], c[2], c[3], c[4], c[5], c[6],
-				   c[7]);
+				   c[7], c[8]);
 		}
 	}
 }

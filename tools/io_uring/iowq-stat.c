@@ -9,6 +9,7 @@
  *   IoWq:<TAB>pid=123 node=0 acct=bound alive=1 idle=1 busy=0 running=0
  *   limit=8 queued=0 stalled=0 enqueued=10 completed=10 cancelled=0
  *   created=1 create_failed=0 create_retried=0 idle_exits=0 hash_stalls=0
+ *   intensive=0
  *
  * (one line in the file): gauges up to "stalled", then counters since the
  * io-wq was created.  Pairs are parsed by key name: an unknown key is
@@ -37,7 +38,7 @@
 #include <unistd.h>
 
 #define RING_LINK	"anon_inode:[io_uring]"
-#define NCOLS		18
+#define NCOLS		19
 #define ACCT		2	/* the only text column */
 #define ID_KEYS		0x7	/* pid, node and acct: an io-wq's line */
 #define FIRST_COUNTER	10	/* columns from here on are counters */
@@ -49,12 +50,13 @@ static const char *const keys[NCOLS] = {
 	"pid", "node", "acct", "alive", "idle", "busy", "running", "limit",
 	"queued", "stalled", "enqueued", "completed", "cancelled", "created",
 	"create_failed", "create_retried", "idle_exits", "hash_stalls",
+	"intensive",
 };
 
 static const char *const heads[NCOLS] = {
 	"PID", "NODE", "ACCT", "ALIVE", "IDLE", "BUSY", "RUN", "LIMIT",
 	"QUEUED", "STALL", "ENQ", "DONE", "CANCEL", "CREATED",
-	"FAIL", "RETRY", "IDLEX", "HSTALL",
+	"FAIL", "RETRY", "IDLEX", "HSTALL", "INTENS",
 };
 
 struct row {

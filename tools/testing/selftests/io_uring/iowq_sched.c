@@ -354,13 +354,30 @@ TEST_F_TIMEOUT(sched, burst_only_for_blocking_work, 60)
 }
 
 /* The "created" counter of this thread's bound account (node of CPU 0). */
-static long bound_created(struct io_uring *ring)
+static long bound_stat(struct io_uring *ring, const char *key)
 {
 	char line[IOWQ_STAT_LINE_MAX];
 
 	if (iowq_stat_line(ring, iowq_gettid(), iowq_cpu_node(0), "bound", line))
 		return -1;
-	return iowq_stat_get(line, "created");
+	return iowq_stat_get(line, key);
+}
+
+/*
+ * Workers the bound account created, less one for each time the tick
+ * marked a worker CPU-intensive: under TCG a vCPU the host does not run
+ * meanwhile makes a short item look long, and such a mark may rightly
+ * start a worker.
+ */
+static long bound_created(struct io_uring *ring)
+{
+	long created = bound_stat(ring, "created");
+	long marked = bound_stat(ring, "intensive");
+
+	if (marked <= 0 || created <= 1)
+		return created;
+	fprintf(stderr, "# %ld CPU-intensive mark(s) of a short item\n", marked);
+	return created - marked > 1 ? created - marked : 1;
 }
 
 /*
@@ -519,6 +536,9 @@ TEST_F_TIMEOUT(sched, queued_work_not_held_by_cpu_bound_work, 180)
 			best = small_ms;
 	}
 	ASSERT_GT(50, best);
+	/* fdinfo counts the marks: at least one per big read of a round */
+	if (iowq_kernel_is_ours())
+		ASSERT_LE(ncpu, bound_stat(&self->ring, "intensive"));
 	munmap(big, BIG_READ);
 	close(fd);
 	unlink("cpu-bound.dat");
