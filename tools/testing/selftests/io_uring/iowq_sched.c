@@ -470,6 +470,49 @@ TEST_F_TIMEOUT(sched, workers_only_for_runnable_work, 90)
 #define BIG_READ	(256 << 20)
 
 /*
+ * For the cases below: a file "cpu-bound.dat" of BIG_READ bytes in the page
+ * cache, and in *@big a populated private buffer of that size.  Returns
+ * the file's descriptor.
+ */
+static int big_file(struct __test_metadata *_metadata, char **big)
+{
+	int fd = open("cpu-bound.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+		      0600);
+
+	ASSERT_LE(0, fd);
+	*big = mmap(NULL, BIG_READ, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, *big);
+	memset(*big, 'c', BIG_READ);
+	ASSERT_EQ(BIG_READ, pwrite(fd, *big, BIG_READ, 0));
+	return fd;
+}
+
+/*
+ * One 4 KiB IOSQE_ASYNC read of @fd (user_data 100), queued behind the
+ * CPU-bound work in flight: the milliseconds from its submit to its
+ * completion.
+ */
+static double small_read_ms(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(sched) *self, int fd)
+{
+	static char small[4096];
+	struct io_uring_sqe *sqe;
+	double t1, ms;
+
+	sqe = iowq_get_sqe(&self->ring);
+	io_uring_prep_read(sqe, fd, small, sizeof(small), 0);
+	sqe->flags |= IOSQE_ASYNC;
+	sqe->user_data = 100;
+	t1 = iowq_now();
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 100, 30));
+	ms = (iowq_now() - t1) * 1000;
+	ASSERT_EQ(sizeof(small), self->cq.res[100]);
+	return ms;
+}
+
+/*
  * Work that waits behind CPU-bound work: as many IOSQE_ASYNC reads as the
  * node has CPUs, each copying 256 MiB from the page cache (they never
  * block; all into one buffer), then one 4 KiB IOSQE_ASYNC read.  A worker that runs one item
@@ -484,22 +527,15 @@ TEST_F_TIMEOUT(sched, queued_work_not_held_by_cpu_bound_work, 180)
 	double small_ms, best = 1e9, big_ms;
 	struct io_uring_sqe *sqe;
 	int i, round, fd, ncpu;
-	static char small[4096];
 	cpu_set_t set;
 	char *big;
 
 	ASSERT_EQ(0, iowq_node_cpus(iowq_cpu_node(0), &set));
 	ncpu = CPU_COUNT(&set);
-	fd = open("cpu-bound.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	ASSERT_LE(0, fd);
-	big = mmap(NULL, BIG_READ, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	ASSERT_NE(MAP_FAILED, big);
-	memset(big, 'c', BIG_READ);
-	ASSERT_EQ(BIG_READ, pwrite(fd, big, BIG_READ, 0));
+	fd = big_file(_metadata, &big);
 
 	for (round = 0; round < 4; round++) {
-		double t0, t1;
+		double t0;
 
 		memset(&self->cq, 0, sizeof(self->cq));
 		t0 = iowq_now();
@@ -512,15 +548,7 @@ TEST_F_TIMEOUT(sched, queued_work_not_held_by_cpu_bound_work, 180)
 		ASSERT_EQ(ncpu, io_uring_submit(&self->ring));
 		/* the big reads have their workers (or are about to) */
 		iowq_sleep(0.002);
-		sqe = iowq_get_sqe(&self->ring);
-		io_uring_prep_read(sqe, fd, small, sizeof(small), 0);
-		sqe->flags |= IOSQE_ASYNC;
-		sqe->user_data = 100;
-		t1 = iowq_now();
-		ASSERT_EQ(1, io_uring_submit(&self->ring));
-		ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 100, 30));
-		small_ms = (iowq_now() - t1) * 1000;
-		ASSERT_EQ(sizeof(small), self->cq.res[100]);
+		small_ms = small_read_ms(_metadata, self, fd);
 		ASSERT_EQ(ncpu + 1, iowq_reap(&self->ring, &self->cq, ncpu + 1, 60));
 		big_ms = (iowq_now() - t0) * 1000;
 		for (i = 0; i < ncpu; i++)
@@ -555,24 +583,17 @@ TEST_F_TIMEOUT(sched, queued_work_not_held_by_cpu_bound_work, 180)
  */
 TEST_F_TIMEOUT(sched, queued_work_not_held_by_cpu_bound_chain, 180)
 {
-	double small_ms, best = 1e9, t1;
+	double small_ms, best = 1e9;
 	struct io_uring_sqe *sqe;
 	int i, k, round, fd, wfd, ncpu, n;
-	static char small[4096];
 	cpu_set_t set;
 	char *big, c;
 
 	ASSERT_EQ(0, iowq_node_cpus(iowq_cpu_node(0), &set));
 	ncpu = CPU_COUNT(&set);
-	fd = open("cpu-bound.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = big_file(_metadata, &big);
 	wfd = open("chain.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	ASSERT_LE(0, fd);
 	ASSERT_LE(0, wfd);
-	big = mmap(NULL, BIG_READ, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	ASSERT_NE(MAP_FAILED, big);
-	memset(big, 'c', BIG_READ);
-	ASSERT_EQ(BIG_READ, pwrite(fd, big, BIG_READ, 0));
 
 	for (round = 0; round < 4; round++) {
 		memset(&self->cq, 0, sizeof(self->cq));
@@ -597,15 +618,7 @@ TEST_F_TIMEOUT(sched, queued_work_not_held_by_cpu_bound_chain, 180)
 		n = 4 + ncpu - 1;
 		ASSERT_EQ(n, io_uring_submit(&self->ring));
 		iowq_sleep(0.002);
-		sqe = iowq_get_sqe(&self->ring);
-		io_uring_prep_read(sqe, fd, small, sizeof(small), 0);
-		sqe->flags |= IOSQE_ASYNC;
-		sqe->user_data = 100;
-		t1 = iowq_now();
-		ASSERT_EQ(1, io_uring_submit(&self->ring));
-		ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 100, 30));
-		small_ms = (iowq_now() - t1) * 1000;
-		ASSERT_EQ(sizeof(small), self->cq.res[100]);
+		small_ms = small_read_ms(_metadata, self, fd);
 		ASSERT_EQ(n + 1, iowq_reap(&self->ring, &self->cq, n + 1, 60));
 		for (i = 0; i < 4; i++) {
 			ASSERT_EQ(CHAIN_WRITE, self->cq.res[i]);
