@@ -11,7 +11,6 @@
 #include <linux/kernel.h>
 #include <linux/init.h>
 #include <linux/errno.h>
-#include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -29,9 +28,6 @@
 #include "io-wq.h"
 #include "slist.h"
 #include "io_uring.h"
-
-#define CREATE_TRACE_POINTS
-#include <trace/events/io_wq.h>
 
 /* An idle worker exits after this long without work (not the last one). */
 #define IO_WQ_IDLE_TIMEOUT	(5 * HZ)
@@ -178,7 +174,7 @@ struct io_wqe_acct {
 struct io_wqe {
 	struct io_wqe_acct acct[IO_WQ_ACCT_NR];
 	struct io_wq *wq;			/* I */
-	int node;				/* I */
+	int node;				/* I: index in wq->wqes */
 	unsigned int nr_cpus;			/* M, READ_ONCE */
 	cpumask_var_t cpu_mask;			/* M */
 };
@@ -212,6 +208,9 @@ struct io_wq {
 
 static enum cpuhp_state io_wq_online;
 
+#define CREATE_TRACE_POINTS
+#include <trace/events/io_wq.h>
+
 /*
  * The helpers below are on the path of every item: __always_inline, or a
  * kernel built for size (CONFIG_CC_OPTIMIZE_FOR_SIZE) calls each of them,
@@ -220,12 +219,6 @@ static enum cpuhp_state io_wq_online;
 static __always_inline struct io_wq *acct_wq(struct io_wqe_acct *acct)
 {
 	return acct->wqe->wq;
-}
-
-/* Trace events name an account by its owner's pid, node and index. */
-static __always_inline int io_acct_owner(struct io_wqe_acct *acct)
-{
-	return acct_wq(acct)->task->pid;
 }
 
 static __always_inline unsigned int io_work_hash_key(struct io_wq_work *work)
@@ -244,23 +237,6 @@ static __always_inline struct io_wqe_acct *io_work_acct(struct io_wqe *wqe,
 static __always_inline struct io_wq_work *io_node_work(struct io_wq_work_node *node)
 {
 	return container_of(node, struct io_wq_work, list);
-}
-
-/* Does a trace event want the times of work (io_work_stamp())? */
-static __always_inline bool io_work_timed(void)
-{
-	return trace_io_wq_work_start_enabled() ||
-	       trace_io_wq_work_done_enabled();
-}
-
-/*
- * Note when @work was queued (or handed to a worker), for the trace events
- * only: 0 while they are off, so a stale time is never reported.  Writes
- * the cache line that queueing writes anyway.
- */
-static __always_inline void io_work_stamp(struct io_wq_work *work)
-{
-	work->queued_ns = io_work_timed() ? local_clock() : 0;
 }
 
 /* Queued work that a worker could take now. */
@@ -398,8 +374,7 @@ static bool io_acct_claim_free(struct io_wqe_acct *acct)
 		if (test_and_clear_bit(IO_WORKER_FREE, &worker->state)) {
 			atomic_inc(&acct->nr_running);
 			acct->nr_coming++;
-			trace_io_wq_worker_claim(io_acct_owner(acct), acct->wqe->node, acct->index,
-						 worker->task->pid);
+			trace_io_wq_worker_claim(worker);
 			wake_up_process(worker->task);
 			claimed = true;
 			break;
@@ -500,8 +475,7 @@ static bool io_acct_mark_stalled(struct io_wqe_acct *acct)
 	if (test_and_set_bit(IO_ACCT_STALLED, &acct->flags))
 		return false;
 	acct->nr_hash_stalls++;
-	trace_io_wq_stall(io_acct_owner(acct), acct->wqe->node, acct->index,
-			  io_work_hash_key(io_node_work(acct->work_list.first)));
+	trace_io_wq_stall(acct, io_work_hash_key(io_node_work(acct->work_list.first)));
 	return true;
 }
 
@@ -655,7 +629,7 @@ static int io_acct_stall_wake(struct wait_queue_entry *wait, unsigned int mode,
 
 	list_del_init(&wait->entry);
 	clear_bit(IO_ACCT_STALLED, &acct->flags);
-	trace_io_wq_unstall(io_acct_owner(acct), acct->wqe->node, acct->index, -1);
+	trace_io_wq_unstall(acct);
 	raw_spin_lock(&acct->lock);
 	io_acct_activate(acct);
 	raw_spin_unlock(&acct->lock);
@@ -707,13 +681,10 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
 		io_run_cancel(wq, work);
 		return;
 	}
-	io_work_stamp(work);
 	raw_spin_lock(&acct->lock);
 	stalled = io_acct_insert(acct, work);
 	acct->nr_enqueued++;
-	trace_io_wq_enqueue(io_acct_owner(acct), acct->wqe->node, acct->index, work,
-			    io_wq_is_hashed(work) ? io_work_hash_key(work) : -1,
-			    acct->nr_units);
+	trace_io_wq_enqueue(acct, work);
 	/*
 	 * Work that cannot run starts nobody: the account stalls at once, as
 	 * a worker would find when it looks, and waits for the key.
@@ -846,26 +817,16 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 
 	do {
 		struct io_wq_work *linked, *next;
-		s64 queued = -1;
-		u64 start = 0;
 		bool last;
 
 		if (test_bit(IO_WQ_BIT_EXIT, &wq->state))
 			io_worker_prepare_exit_work(work);
-		if (io_work_timed()) {
-			start = local_clock();
-			if (work->queued_ns)
-				queued = start - work->queued_ns;
-		}
-		trace_io_wq_work_start(io_acct_owner(acct), acct->wqe->node,
-				       acct->index, current->pid, work, queued, 0);
+		trace_io_wq_work_start(worker, work);
 		io_worker_run_begin(worker);
 		wq->do_work(work);
 		io_worker_run_end(worker);
-		/* @work may be queued anew by now: only locals are read */
-		trace_io_wq_work_done(io_acct_owner(acct), acct->wqe->node,
-				      acct->index, current->pid, work, queued,
-				      start ? local_clock() - start : -1);
+		/* @work may be queued anew by now: the event reads no field */
+		trace_io_wq_work_done(worker, work);
 		worker->nr_done++;
 
 		raw_spin_lock(&worker->lock);
@@ -882,7 +843,6 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		}
 		if (linked && !next && !io_wq_is_hashed(linked)) {
 			next = linked;
-			io_work_stamp(next);
 			raw_spin_lock(&worker->lock);
 			worker->cur_work = next;
 			raw_spin_unlock(&worker->lock);
@@ -1043,8 +1003,7 @@ static bool io_worker_wait(struct io_worker *worker, bool ran)
 	if (reason >= 0) {
 		if (reason == IO_WQ_EXIT_IDLE || reason == IO_WQ_EXIT_UNUSED)
 			acct->nr_idle_exits++;
-		trace_io_wq_worker_exit(io_acct_owner(acct), acct->wqe->node,
-					acct->index, current->pid, reason);
+		trace_io_wq_worker_exit(worker, reason);
 		acct->nr_workers--;
 		raw_spin_unlock(&acct->lock);
 		return false;
@@ -1078,9 +1037,7 @@ static bool io_worker_wait(struct io_worker *worker, bool ran)
 		/* fatal: the process is going away, its exit cancels the rest */
 		raw_spin_lock(&acct->lock);
 		io_worker_deactivate(worker);
-		trace_io_wq_worker_exit(io_acct_owner(acct), acct->wqe->node,
-					acct->index, current->pid,
-					IO_WQ_EXIT_SIGNAL);
+		trace_io_wq_worker_exit(worker, IO_WQ_EXIT_SIGNAL);
 		acct->nr_workers--;
 		raw_spin_unlock(&acct->lock);
 		return false;
@@ -1142,11 +1099,12 @@ static int io_worker_main(void *data)
 static int io_worker_spawn(struct io_wqe_acct *acct)
 {
 	struct io_wqe *wqe = acct->wqe;
+	int node = node_online(wqe->node) ? wqe->node : NUMA_NO_NODE;
 	struct io_wq *wq = wqe->wq;
 	struct io_worker *worker;
 	struct task_struct *tsk;
 
-	worker = kzalloc_node(sizeof(*worker), GFP_KERNEL, wqe->node);
+	worker = kzalloc_node(sizeof(*worker), GFP_KERNEL, node);
 	if (!worker)
 		return -ENOMEM;
 	worker->acct = acct;
@@ -1157,7 +1115,7 @@ static int io_worker_spawn(struct io_wqe_acct *acct)
 	worker->last_active = jiffies;
 	timer_setup(&worker->idle_timer, io_worker_idle_timeout, 0);
 
-	tsk = create_io_thread(io_worker_main, worker, wqe->node);
+	tsk = create_io_thread(io_worker_main, worker, node);
 	if (IS_ERR(tsk)) {
 		kfree(worker);
 		return PTR_ERR(tsk);
@@ -1180,8 +1138,7 @@ static int io_worker_spawn(struct io_wqe_acct *acct)
 	acct->nr_reserved--;
 	acct->nr_created++;
 	raw_spin_unlock(&acct->lock);
-	trace_io_wq_worker_create(io_acct_owner(acct), wqe->node, acct->index,
-				  tsk->pid);
+	trace_io_wq_worker_create(worker);
 
 	wake_up_new_task(tsk);
 	return 0;
@@ -1259,10 +1216,8 @@ static void io_acct_create_workers(struct io_wqe_acct *acct)
 			(io_create_error_is_signal(ret) ||
 			 (ret == -EAGAIN &&
 			  ++acct->create_fails < IO_WQ_CREATE_TRIES));
-		trace_io_wq_worker_create_fail(io_acct_owner(acct),
-					       acct->wqe->node, acct->index,
-					       ret, acct->create_retries + 1,
-					       retry);
+		trace_io_wq_worker_create_fail(acct, ret,
+					       acct->create_retries + 1, retry);
 		if (!retry)
 			break;
 		/* try again later, from retry_work, backing off */
@@ -1410,8 +1365,7 @@ void io_wq_worker_tick(struct task_struct *tsk)
 	acct = worker->acct;
 	atomic_dec(&acct->nr_running);
 	atomic_long_inc(&acct->nr_intensive);
-	trace_io_wq_worker_intensive(io_acct_owner(acct), acct->wqe->node,
-				     acct->index, tsk->pid);
+	trace_io_wq_worker_intensive(worker);
 	if (READ_ONCE(acct->work_list.first))
 		queue_work(system_highpri_wq, &acct->intensive_work);
 }
@@ -1598,8 +1552,7 @@ enum io_wq_cancel io_wq_cancel_cb(struct io_wq *wq, work_cancel_fn *cancel,
 			break;
 	}
 	io_run_cancel_list(wq, &out);
-	trace_io_wq_cancel(wq->task->pid, m.nr_pending, m.nr_running,
-			   cancel_all);
+	trace_io_wq_cancel(wq, m.nr_pending, m.nr_running, cancel_all);
 
 	if (m.nr_pending)
 		return IO_WQ_CANCEL_OK;
@@ -1635,7 +1588,7 @@ static void io_wq_update_masks(struct io_wq *wq)
 			cpumask_copy(mask, wq->cpuset);
 		WRITE_ONCE(wq->wqes[node]->nr_cpus,
 			   max(cpumask_weight(mask), 1U));
-		trace_io_wq_affinity(wq->task->pid, node, mask);
+		trace_io_wq_affinity(wq->wqes[node]);
 	}
 }
 
@@ -1809,9 +1762,7 @@ int io_wq_max_workers(struct io_wq *wq, int *new_count)
 			io_acct_activate(acct);
 			raw_spin_unlock(&acct->lock);
 		}
-		trace_io_wq_limits(wq->task->pid, node,
-				   wq->wqes[node]->acct[IO_WQ_ACCT_BOUND].max_workers,
-				   wq->wqes[node]->acct[IO_WQ_ACCT_UNBOUND].max_workers);
+		trace_io_wq_limits(wq->wqes[node]);
 		first = false;
 	}
 
@@ -1913,7 +1864,7 @@ struct io_wq *io_wq_create(unsigned int bounded, struct io_wq_data *data)
 		if (!zalloc_cpumask_var(&wqe->cpu_mask, GFP_KERNEL))
 			goto err;
 		wqe->wq = wq;
-		wqe->node = alloc_node;
+		wqe->node = node;
 		io_acct_init(&wqe->acct[IO_WQ_ACCT_BOUND], wqe,
 			     IO_WQ_ACCT_BOUND, bounded);
 		io_acct_init(&wqe->acct[IO_WQ_ACCT_UNBOUND], wqe,

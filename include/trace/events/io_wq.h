@@ -3,13 +3,14 @@
  * Trace events of io-wq, io_uring's worker pool (io_uring/io-wq.c).
  *
  * Every event names the io-wq by its owner (the pid of the task whose
- * work it runs, the <pid> of its iou-wrk-<pid> threads), the NUMA node of
- * the pool and the account (bound or unbound).  Work is named by a hash
- * of the address of its struct io_wq_work, the same in the io_wq_enqueue,
- * io_wq_work_start and io_wq_work_done of one item (and readable early,
- * unlike %p, whose hashing waits for entropy).  io_wq_work_start says how
- * long the item waited in the queue, io_wq_work_done how long it ran.
+ * work it runs, the <pid> of its iou-wrk-<pid> threads) and, where it
+ * concerns one pool, the NUMA node of the pool (as fdinfo's IoWq lines
+ * number them) and the account (bound or unbound).  Work is named by its
+ * request, the pointer io_uring's own events print as "req".
  * Documentation/io_uring/io-wq.rst describes each event with an example.
+ *
+ * Only io-wq.c includes this header, after the definitions of its
+ * structures: the events take them and fill their fields themselves.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM io_wq
@@ -18,7 +19,12 @@
 #define _TRACE_IO_WQ_H
 
 #include <linux/tracepoint.h>
-#include <linux/hash.h>
+#include <linux/io_uring_types.h>
+
+struct io_wq;
+struct io_wqe;
+struct io_wqe_acct;
+struct io_worker;
 
 #ifndef _TRACE_IO_WQ_CONSTANTS
 #define _TRACE_IO_WQ_CONSTANTS
@@ -32,6 +38,13 @@ enum io_wq_exit_reason {
 };
 #endif
 
+/* the format files show the values, which tools can decode */
+TRACE_DEFINE_ENUM(IO_WQ_EXIT_IDLE);
+TRACE_DEFINE_ENUM(IO_WQ_EXIT_UNUSED);
+TRACE_DEFINE_ENUM(IO_WQ_EXIT_LIMIT);
+TRACE_DEFINE_ENUM(IO_WQ_EXIT_EXIT);
+TRACE_DEFINE_ENUM(IO_WQ_EXIT_SIGNAL);
+
 #define io_wq_show_acct(acct)						\
 	__print_symbolic(acct, { 0, "bound" }, { 1, "unbound" })
 
@@ -43,313 +56,268 @@ enum io_wq_exit_reason {
 			 { IO_WQ_EXIT_EXIT,	"exit" },		\
 			 { IO_WQ_EXIT_SIGNAL,	"fatal-signal" })
 
+/* the fields that name an account, and their assignment */
+#define IO_WQ_ACCT_FIELDS						\
+		__field(int,		owner)				\
+		__field(int,		node)				\
+		__field(int,		acct)
+
+#define io_wq_assign_acct(a)						\
+	do {								\
+		__entry->owner	= (a)->wqe->wq->task->pid;		\
+		__entry->node	= (a)->wqe->node;			\
+		__entry->acct	= (a)->index;				\
+	} while (0)
+
+#define IO_WQ_ACCT_FMT		"owner %d node %d %s"
+#define IO_WQ_ACCT_ARGS							\
+	__entry->owner, __entry->node, io_wq_show_acct(__entry->acct)
+
 /**
  * io_wq_enqueue - work was queued
- * @owner: pid of the io-wq's owner
- * @node: node of the pool
- * @acct: account (0 bound, 1 unbound)
+ * @acct: the account it was queued on
  * @work: the work
- * @key: its hash key, or -1 if it is not hashed
- * @queued: queued units of the account after it
+ *
+ * Prints the request, its hash key (-1: not hashed) and the queued units
+ * of the account after it.
  */
 TRACE_EVENT(io_wq_enqueue,
 
-	TP_PROTO(int owner, int node, int acct, void *work, int key,
-		 unsigned int queued),
+	TP_PROTO(struct io_wqe_acct *acct, struct io_wq_work *work),
 
-	TP_ARGS(owner, node, acct, work, key, queued),
+	TP_ARGS(acct, work),
 
 	TP_STRUCT__entry(
-		__field(int,		owner)
-		__field(int,		node)
-		__field(int,		acct)
-		__field(u32,		work)
+		IO_WQ_ACCT_FIELDS
+		__field(void *,		req)
 		__field(int,		key)
 		__field(unsigned int,	queued)
 	),
 
 	TP_fast_assign(
-		__entry->owner	= owner;
-		__entry->node	= node;
-		__entry->acct	= acct;
-		__entry->work	= hash_ptr(work, 32);
-		__entry->key	= key;
-		__entry->queued	= queued;
+		io_wq_assign_acct(acct);
+		__entry->req	= container_of(work, struct io_kiocb, work);
+		__entry->key	= io_wq_is_hashed(work) ?
+				  (int)(work->flags >> IO_WQ_HASH_SHIFT) : -1;
+		__entry->queued	= acct->nr_units;
 	),
 
-	TP_printk("owner %d node %d %s work %08x key %d queued %u",
-		  __entry->owner, __entry->node, io_wq_show_acct(__entry->acct),
-		  __entry->work, __entry->key, __entry->queued)
+	TP_printk(IO_WQ_ACCT_FMT " req %p key %d queued %u", IO_WQ_ACCT_ARGS,
+		  __entry->req, __entry->key, __entry->queued)
 );
 
 DECLARE_EVENT_CLASS(io_wq_work_class,
 
-	TP_PROTO(int owner, int node, int acct, int worker, void *work,
-		 s64 queued, s64 ran),
+	TP_PROTO(struct io_worker *worker, struct io_wq_work *work),
 
-	TP_ARGS(owner, node, acct, worker, work, queued, ran),
+	TP_ARGS(worker, work),
 
 	TP_STRUCT__entry(
-		__field(int,		owner)
-		__field(int,		node)
-		__field(int,		acct)
+		IO_WQ_ACCT_FIELDS
 		__field(int,		worker)
-		__field(u32,		work)
-		__field(s64,		queued)
-		__field(s64,		ran)
+		__field(void *,		req)
 	),
 
 	TP_fast_assign(
-		__entry->owner	= owner;
-		__entry->node	= node;
-		__entry->acct	= acct;
-		__entry->worker	= worker;
-		__entry->work	= hash_ptr(work, 32);
-		__entry->queued	= queued;
-		__entry->ran	= ran;
+		io_wq_assign_acct(worker->acct);
+		__entry->worker	= worker->task->pid;
+		__entry->req	= container_of(work, struct io_kiocb, work);
 	),
 
-	TP_printk("owner %d node %d %s worker %d work %08x queued %lld ns ran %lld ns",
-		  __entry->owner, __entry->node, io_wq_show_acct(__entry->acct),
-		  __entry->worker, __entry->work, __entry->queued, __entry->ran)
+	TP_printk(IO_WQ_ACCT_FMT " worker %d req %p", IO_WQ_ACCT_ARGS,
+		  __entry->worker, __entry->req)
 );
 
 /**
  * io_wq_work_start - a worker starts running work
- * @owner: pid of the io-wq's owner
- * @node: node of the pool
- * @acct: account (0 bound, 1 unbound)
- * @worker: pid of the worker
+ * @worker: the worker
  * @work: the work
- * @queued: nanoseconds from its enqueue (or, for linked work run on the
- *	spot, its hand-over to the worker) to now; -1 if it was queued while
- *	neither io_wq_work_start nor io_wq_work_done was enabled
- * @ran: unused, 0
+ *
+ * The time since its io_wq_enqueue is the time it was queued.
  */
-DEFINE_EVENT_PRINT(io_wq_work_class, io_wq_work_start,
-	TP_PROTO(int owner, int node, int acct, int worker, void *work,
-		 s64 queued, s64 ran),
-	TP_ARGS(owner, node, acct, worker, work, queued, ran),
-	TP_printk("owner %d node %d %s worker %d work %08x queued %lld ns",
-		  __entry->owner, __entry->node, io_wq_show_acct(__entry->acct),
-		  __entry->worker, __entry->work, __entry->queued)
+DEFINE_EVENT(io_wq_work_class, io_wq_work_start,
+	TP_PROTO(struct io_worker *worker, struct io_wq_work *work),
+	TP_ARGS(worker, work)
 );
 
 /**
  * io_wq_work_done - a worker is done with work (it may be freed now)
- * @owner: pid of the io-wq's owner
- * @node: node of the pool
- * @acct: account (0 bound, 1 unbound)
- * @worker: pid of the worker
+ * @worker: the worker
  * @work: the work
- * @queued: as in io_wq_work_start
- * @ran: nanoseconds from its start to now
+ *
+ * The time since its io_wq_work_start is the time it ran.
  */
 DEFINE_EVENT(io_wq_work_class, io_wq_work_done,
-	TP_PROTO(int owner, int node, int acct, int worker, void *work,
-		 s64 queued, s64 ran),
-	TP_ARGS(owner, node, acct, worker, work, queued, ran)
+	TP_PROTO(struct io_worker *worker, struct io_wq_work *work),
+	TP_ARGS(worker, work)
 );
 
 DECLARE_EVENT_CLASS(io_wq_worker_class,
 
-	TP_PROTO(int owner, int node, int acct, int worker),
+	TP_PROTO(struct io_worker *worker),
 
-	TP_ARGS(owner, node, acct, worker),
+	TP_ARGS(worker),
 
 	TP_STRUCT__entry(
-		__field(int,		owner)
-		__field(int,		node)
-		__field(int,		acct)
+		IO_WQ_ACCT_FIELDS
 		__field(int,		worker)
 	),
 
 	TP_fast_assign(
-		__entry->owner	= owner;
-		__entry->node	= node;
-		__entry->acct	= acct;
-		__entry->worker	= worker;
+		io_wq_assign_acct(worker->acct);
+		__entry->worker	= worker->task->pid;
 	),
 
-	TP_printk("owner %d node %d %s worker %d",
-		  __entry->owner, __entry->node, io_wq_show_acct(__entry->acct),
+	TP_printk(IO_WQ_ACCT_FMT " worker %d", IO_WQ_ACCT_ARGS,
 		  __entry->worker)
 );
 
 /**
  * io_wq_worker_create - a worker was created
- * @owner: pid of the io-wq's owner
- * @node: node of the pool
- * @acct: account (0 bound, 1 unbound)
- * @worker: pid of the new worker
+ * @worker: the new worker
  */
 DEFINE_EVENT(io_wq_worker_class, io_wq_worker_create,
-	TP_PROTO(int owner, int node, int acct, int worker),
-	TP_ARGS(owner, node, acct, worker)
+	TP_PROTO(struct io_worker *worker),
+	TP_ARGS(worker)
 );
 
 /**
  * io_wq_worker_claim - an idle worker was taken off the free list for work
- * @owner: pid of the io-wq's owner
- * @node: node of the pool
- * @acct: account (0 bound, 1 unbound)
- * @worker: pid of the worker
+ * @worker: the worker
  */
 DEFINE_EVENT(io_wq_worker_class, io_wq_worker_claim,
-	TP_PROTO(int owner, int node, int acct, int worker),
-	TP_ARGS(owner, node, acct, worker)
+	TP_PROTO(struct io_worker *worker),
+	TP_ARGS(worker)
 );
 
 /**
  * io_wq_worker_intensive - a worker stopped counting as running: it has run
  *	one item for IO_WQ_CPU_INTENSIVE_NS of CPU time without blocking
- * @owner: pid of the io-wq's owner
- * @node: node of the pool
- * @acct: account (0 bound, 1 unbound)
- * @worker: pid of the worker
+ * @worker: the worker
  */
 DEFINE_EVENT(io_wq_worker_class, io_wq_worker_intensive,
-	TP_PROTO(int owner, int node, int acct, int worker),
-	TP_ARGS(owner, node, acct, worker)
+	TP_PROTO(struct io_worker *worker),
+	TP_ARGS(worker)
 );
 
 /**
  * io_wq_worker_create_fail - creating a worker failed
- * @owner: pid of the io-wq's owner
- * @node: node of the pool
- * @acct: account (0 bound, 1 unbound)
+ * @acct: the account it was for
  * @error: the error of create_io_thread() or of the allocation
  * @attempt: failed attempts in a row, this one included
  * @retry: whether it is tried again later
  */
 TRACE_EVENT(io_wq_worker_create_fail,
 
-	TP_PROTO(int owner, int node, int acct, int error,
-		 unsigned int attempt, bool retry),
+	TP_PROTO(struct io_wqe_acct *acct, int error, unsigned int attempt,
+		 bool retry),
 
-	TP_ARGS(owner, node, acct, error, attempt, retry),
+	TP_ARGS(acct, error, attempt, retry),
 
 	TP_STRUCT__entry(
-		__field(int,		owner)
-		__field(int,		node)
-		__field(int,		acct)
+		IO_WQ_ACCT_FIELDS
 		__field(int,		error)
 		__field(unsigned int,	attempt)
 		__field(bool,		retry)
 	),
 
 	TP_fast_assign(
-		__entry->owner		= owner;
-		__entry->node		= node;
-		__entry->acct		= acct;
+		io_wq_assign_acct(acct);
 		__entry->error		= error;
 		__entry->attempt	= attempt;
 		__entry->retry		= retry;
 	),
 
-	TP_printk("owner %d node %d %s error %d attempt %u %s",
-		  __entry->owner, __entry->node, io_wq_show_acct(__entry->acct),
+	TP_printk(IO_WQ_ACCT_FMT " error %d attempt %u %s", IO_WQ_ACCT_ARGS,
 		  __entry->error, __entry->attempt,
 		  __entry->retry ? "retry" : "given up")
 );
 
 /**
  * io_wq_worker_exit - a worker exits
- * @owner: pid of the io-wq's owner
- * @node: node of the pool
- * @acct: account (0 bound, 1 unbound)
- * @worker: pid of the worker
+ * @worker: the worker
  * @reason: enum io_wq_exit_reason
  */
 TRACE_EVENT(io_wq_worker_exit,
 
-	TP_PROTO(int owner, int node, int acct, int worker, int reason),
+	TP_PROTO(struct io_worker *worker, int reason),
 
-	TP_ARGS(owner, node, acct, worker, reason),
+	TP_ARGS(worker, reason),
 
 	TP_STRUCT__entry(
-		__field(int,		owner)
-		__field(int,		node)
-		__field(int,		acct)
+		IO_WQ_ACCT_FIELDS
 		__field(int,		worker)
 		__field(int,		reason)
 	),
 
 	TP_fast_assign(
-		__entry->owner	= owner;
-		__entry->node	= node;
-		__entry->acct	= acct;
-		__entry->worker	= worker;
+		io_wq_assign_acct(worker->acct);
+		__entry->worker	= worker->task->pid;
 		__entry->reason	= reason;
 	),
 
-	TP_printk("owner %d node %d %s worker %d reason %s",
-		  __entry->owner, __entry->node, io_wq_show_acct(__entry->acct),
+	TP_printk(IO_WQ_ACCT_FMT " worker %d reason %s", IO_WQ_ACCT_ARGS,
 		  __entry->worker, io_wq_show_reason(__entry->reason))
-);
-
-DECLARE_EVENT_CLASS(io_wq_stall_class,
-
-	TP_PROTO(int owner, int node, int acct, int key),
-
-	TP_ARGS(owner, node, acct, key),
-
-	TP_STRUCT__entry(
-		__field(int,		owner)
-		__field(int,		node)
-		__field(int,		acct)
-		__field(int,		key)
-	),
-
-	TP_fast_assign(
-		__entry->owner	= owner;
-		__entry->node	= node;
-		__entry->acct	= acct;
-		__entry->key	= key;
-	),
-
-	TP_printk("owner %d node %d %s key %d",
-		  __entry->owner, __entry->node, io_wq_show_acct(__entry->acct),
-		  __entry->key)
 );
 
 /**
  * io_wq_stall - all queued work of an account waits for busy hash keys
- * @owner: pid of the io-wq's owner
- * @node: node of the pool
- * @acct: account (0 bound, 1 unbound)
+ * @acct: the account
  * @key: hash key of the first queued work
  */
-DEFINE_EVENT(io_wq_stall_class, io_wq_stall,
-	TP_PROTO(int owner, int node, int acct, int key),
-	TP_ARGS(owner, node, acct, key)
+TRACE_EVENT(io_wq_stall,
+
+	TP_PROTO(struct io_wqe_acct *acct, unsigned int key),
+
+	TP_ARGS(acct, key),
+
+	TP_STRUCT__entry(
+		IO_WQ_ACCT_FIELDS
+		__field(unsigned int,	key)
+	),
+
+	TP_fast_assign(
+		io_wq_assign_acct(acct);
+		__entry->key	= key;
+	),
+
+	TP_printk(IO_WQ_ACCT_FMT " key %u", IO_WQ_ACCT_ARGS, __entry->key)
 );
 
 /**
  * io_wq_unstall - a hash key was released: a stalled account may run again
- * @owner: pid of the io-wq's owner
- * @node: node of the pool
- * @acct: account (0 bound, 1 unbound)
- * @key: -1 (the account learns that some key was released, not which)
+ * @acct: the account
  */
-DEFINE_EVENT(io_wq_stall_class, io_wq_unstall,
-	TP_PROTO(int owner, int node, int acct, int key),
-	TP_ARGS(owner, node, acct, key)
+TRACE_EVENT(io_wq_unstall,
+
+	TP_PROTO(struct io_wqe_acct *acct),
+
+	TP_ARGS(acct),
+
+	TP_STRUCT__entry(
+		IO_WQ_ACCT_FIELDS
+	),
+
+	TP_fast_assign(
+		io_wq_assign_acct(acct);
+	),
+
+	TP_printk(IO_WQ_ACCT_FMT, IO_WQ_ACCT_ARGS)
 );
 
 /**
  * io_wq_cancel - io_wq_cancel_cb() searched an io-wq
- * @owner: pid of the io-wq's owner
+ * @wq: the io-wq
  * @queued: matching work taken off queues (or off a worker's chain)
  * @running: matching running work, marked and its worker signalled
  * @all: whether every match was wanted, or the first
  */
 TRACE_EVENT(io_wq_cancel,
 
-	TP_PROTO(int owner, unsigned int queued, unsigned int running,
+	TP_PROTO(struct io_wq *wq, unsigned int queued, unsigned int running,
 		 bool all),
 
-	TP_ARGS(owner, queued, running, all),
+	TP_ARGS(wq, queued, running, all),
 
 	TP_STRUCT__entry(
 		__field(int,		owner)
@@ -359,7 +327,7 @@ TRACE_EVENT(io_wq_cancel,
 	),
 
 	TP_fast_assign(
-		__entry->owner		= owner;
+		__entry->owner		= wq->task->pid;
 		__entry->queued		= queued;
 		__entry->running	= running;
 		__entry->all		= all;
@@ -375,16 +343,13 @@ TRACE_EVENT(io_wq_cancel,
 
 /**
  * io_wq_limits - the worker limits of a pool changed
- * @owner: pid of the io-wq's owner
- * @node: node of the pool
- * @bound: new limit of the bound account
- * @unbound: new limit of the unbound account
+ * @wqe: the pool
  */
 TRACE_EVENT(io_wq_limits,
 
-	TP_PROTO(int owner, int node, unsigned int bound, unsigned int unbound),
+	TP_PROTO(struct io_wqe *wqe),
 
-	TP_ARGS(owner, node, bound, unbound),
+	TP_ARGS(wqe),
 
 	TP_STRUCT__entry(
 		__field(int,		owner)
@@ -394,10 +359,10 @@ TRACE_EVENT(io_wq_limits,
 	),
 
 	TP_fast_assign(
-		__entry->owner		= owner;
-		__entry->node		= node;
-		__entry->bound		= bound;
-		__entry->unbound	= unbound;
+		__entry->owner		= wqe->wq->task->pid;
+		__entry->node		= wqe->node;
+		__entry->bound		= wqe->acct[IO_WQ_ACCT_BOUND].max_workers;
+		__entry->unbound	= wqe->acct[IO_WQ_ACCT_UNBOUND].max_workers;
 	),
 
 	TP_printk("owner %d node %d bound %u unbound %u", __entry->owner,
@@ -405,27 +370,26 @@ TRACE_EVENT(io_wq_limits,
 );
 
 /**
- * io_wq_affinity - the CPU mask of a pool's workers changed
- * @owner: pid of the io-wq's owner
- * @node: node of the pool
- * @mask: the CPUs its workers may run on now
+ * io_wq_affinity - the CPU mask of a pool's workers was made
+ * @wqe: the pool
  */
 TRACE_EVENT(io_wq_affinity,
 
-	TP_PROTO(int owner, int node, const struct cpumask *mask),
+	TP_PROTO(struct io_wqe *wqe),
 
-	TP_ARGS(owner, node, mask),
+	TP_ARGS(wqe),
 
 	TP_STRUCT__entry(
 		__field(int,		owner)
 		__field(int,		node)
-		__bitmask(cpus,		num_possible_cpus())
+		__bitmask(cpus,		nr_cpumask_bits)
 	),
 
 	TP_fast_assign(
-		__entry->owner	= owner;
-		__entry->node	= node;
-		__assign_bitmask(cpus, cpumask_bits(mask), num_possible_cpus());
+		__entry->owner	= wqe->wq->task->pid;
+		__entry->node	= wqe->node;
+		__assign_bitmask(cpus, cpumask_bits(wqe->cpu_mask),
+				 nr_cpumask_bits);
 	),
 
 	TP_printk("owner %d node %d cpus %s", __entry->owner, __entry->node,
