@@ -345,62 +345,72 @@ static bool io_acct_post_create(struct io_wqe_acct *acct)
 	       !task_work_cancel(wq->task, &acct->create_cb);
 }
 
-/* Ask the owner task to create workers for the reserved slots of @acct. */
-static void io_acct_queue_create(struct io_wqe_acct *acct)
-{
-	lockdep_assert_held(&acct->lock);
+/*
+ * What an activation of an account asks of its caller once acct->lock is
+ * dropped: nothing that wakes a task or queues task_work runs under that
+ * raw lock.  @wake is the idle worker it claimed; the caller entered an
+ * RCU read-side section before taking the lock, which keeps the task valid
+ * until it is woken (a claimed worker may be running and exit meanwhile).
+ * @create: it took IO_ACCT_CREATING, the creation request is to be posted.
+ */
+struct io_acct_kick {
+	struct task_struct *wake;
+	bool create;
+};
 
-	if (test_and_set_bit(IO_ACCT_CREATING, &acct->flags))
-		return;
-	if (!io_acct_post_create(acct))
+/* Carry out @k, in the RCU read-side section it was filled in. */
+static void io_acct_kick(struct io_wqe_acct *acct, struct io_acct_kick *k)
+{
+	if (k->wake)
+		wake_up_process(k->wake);
+	if (k->create && !io_acct_post_create(acct)) {
+		raw_spin_lock(&acct->lock);
 		io_acct_drop_creation(acct);
+		raw_spin_unlock(&acct->lock);
+	}
 }
 
 /*
- * Wake an idle worker of @acct, counting it as running and coming.  The
- * free list is walked under RCU; the claim bit makes the hand-over with the
- * worker race-free.
+ * Claim an idle worker of @acct, counting it as running and coming; @k
+ * wakes it.  The claim bit makes the hand-over with the worker race-free.
  */
-static bool io_acct_claim_free(struct io_wqe_acct *acct)
+static bool io_acct_claim_free(struct io_wqe_acct *acct, struct io_acct_kick *k)
 {
 	struct hlist_nulls_node *n;
 	struct io_worker *worker;
-	bool claimed = false;
 
 	lockdep_assert_held(&acct->lock);
 
-	rcu_read_lock();
-	hlist_nulls_for_each_entry_rcu(worker, n, &acct->free_list, free_node) {
+	hlist_nulls_for_each_entry(worker, n, &acct->free_list, free_node) {
 		if (test_and_clear_bit(IO_WORKER_FREE, &worker->state)) {
 			atomic_inc(&acct->nr_running);
 			acct->nr_coming++;
 			trace_io_wq_worker_claim(worker);
-			wake_up_process(worker->task);
-			claimed = true;
-			break;
+			k->wake = worker->task;
+			return true;
 		}
 	}
-	rcu_read_unlock();
-	return claimed;
+	return false;
 }
 
 /*
- * Claim an idle worker if runnable queued work of @acct wants one.  Workers
- * already woken or starting will take some units; a slot reserved for a
- * worker not created yet does not count here: an idle worker serves at
- * once, while the creation may be slow, retried or fail (the creator drops
- * the reservation when it finds it unneeded).  Returns true if one was
- * claimed.
+ * Claim an idle worker if runnable queued work of @acct wants one, below
+ * one running worker per CPU of the pool plus @extra.  Workers already
+ * woken or starting will take some units; a slot reserved for a worker not
+ * created yet does not count here: an idle worker serves at once, while
+ * the creation may be slow, retried or fail (the creator drops the
+ * reservation when it finds it unneeded).  Returns true if one was claimed.
  */
-static bool io_acct_wake_free(struct io_wqe_acct *acct)
+static bool io_acct_wake_free(struct io_wqe_acct *acct, unsigned int extra,
+			      struct io_acct_kick *k)
 {
 	lockdep_assert_held(&acct->lock);
 
 	return io_acct_runnable(acct) &&
 	       acct->nr_coming - acct->nr_reserved < acct->nr_units &&
 	       atomic_read(&acct->nr_running) - acct->nr_reserved <
-	       READ_ONCE(acct->wqe->nr_cpus) &&
-	       io_acct_claim_free(acct);
+	       READ_ONCE(acct->wqe->nr_cpus) + extra &&
+	       io_acct_claim_free(acct, k);
 }
 
 /*
@@ -408,9 +418,11 @@ static bool io_acct_wake_free(struct io_wqe_acct *acct)
  * per CPU of the pool runs at a time, plus @extra: below that, claim an
  * idle worker or reserve slots for new ones, one per queued unit that no
  * worker is coming for (counted as running from now on, so that the next
- * caller does not reserve another for the same need).
+ * caller does not reserve another for the same need).  The caller carries
+ * out @k once it has dropped the lock.
  */
-static void io_acct_activate_extra(struct io_wqe_acct *acct, unsigned int extra)
+static void io_acct_activate(struct io_wqe_acct *acct, unsigned int extra,
+			     struct io_acct_kick *k)
 {
 	unsigned int limit = READ_ONCE(acct->wqe->nr_cpus) + extra;
 	struct io_wq *wq = acct_wq(acct);
@@ -418,7 +430,7 @@ static void io_acct_activate_extra(struct io_wqe_acct *acct, unsigned int extra)
 
 	lockdep_assert_held(&acct->lock);
 
-	if (!io_acct_runnable(acct) || io_acct_wake_free(acct) ||
+	if (!io_acct_runnable(acct) || io_acct_wake_free(acct, extra, k) ||
 	    test_bit(IO_WQ_BIT_EXIT, &wq->state))
 		return;
 	while (acct->nr_coming < acct->nr_units &&
@@ -430,13 +442,22 @@ static void io_acct_activate_extra(struct io_wqe_acct *acct, unsigned int extra)
 		atomic_inc(&acct->nr_running);
 		reserved = true;
 	}
-	if (reserved)
-		io_acct_queue_create(acct);
+	/* a request already queued creates these too */
+	if (reserved && !test_and_set_bit(IO_ACCT_CREATING, &acct->flags))
+		k->create = true;
 }
 
-static void io_acct_activate(struct io_wqe_acct *acct)
+/* Activate @acct, taking its lock, and carry out what that asks. */
+static void io_acct_activate_unlocked(struct io_wqe_acct *acct)
 {
-	io_acct_activate_extra(acct, 0);
+	struct io_acct_kick k = {};
+
+	rcu_read_lock();
+	raw_spin_lock(&acct->lock);
+	io_acct_activate(acct, 0, &k);
+	raw_spin_unlock(&acct->lock);
+	io_acct_kick(acct, &k);
+	rcu_read_unlock();
 }
 
 /* How many workers beyond nr_cpus a worker of @acct that blocks may start. */
@@ -630,9 +651,7 @@ static int io_acct_stall_wake(struct wait_queue_entry *wait, unsigned int mode,
 	list_del_init(&wait->entry);
 	clear_bit(IO_ACCT_STALLED, &acct->flags);
 	trace_io_wq_unstall(acct);
-	raw_spin_lock(&acct->lock);
-	io_acct_activate(acct);
-	raw_spin_unlock(&acct->lock);
+	io_acct_activate_unlocked(acct);
 	return 1;
 }
 
@@ -673,6 +692,7 @@ static void io_wq_hash_release(struct io_wq *wq, unsigned int key)
 static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
 {
 	struct io_wqe_acct *acct = io_work_acct(wqe, work);
+	struct io_acct_kick k = {};
 	struct io_wq *wq = wqe->wq;
 	bool stalled;
 
@@ -681,6 +701,7 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
 		io_run_cancel(wq, work);
 		return;
 	}
+	rcu_read_lock();
 	raw_spin_lock(&acct->lock);
 	stalled = io_acct_insert(acct, work);
 	acct->nr_enqueued++;
@@ -690,14 +711,13 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
 	 * a worker would find when it looks, and waits for the key.
 	 */
 	stalled = stalled && io_acct_mark_stalled(acct);
-	io_acct_activate(acct);
+	io_acct_activate(acct, 0, &k);
 	raw_spin_unlock(&acct->lock);
+	io_acct_kick(acct, &k);
+	rcu_read_unlock();
 	/* the key may have been released meanwhile */
-	if (stalled && io_acct_stall(acct)) {
-		raw_spin_lock(&acct->lock);
-		io_acct_activate(acct);
-		raw_spin_unlock(&acct->lock);
-	}
+	if (stalled && io_acct_stall(acct))
+		io_acct_activate_unlocked(acct);
 }
 
 /*
@@ -1159,16 +1179,20 @@ static bool io_create_error_is_signal(int err)
  */
 static void io_acct_create_failed(struct io_wqe_acct *acct)
 {
+	struct io_acct_kick k = {};
 	struct io_wq_work_list cancel;
 
 	INIT_WQ_LIST(&cancel);
+	rcu_read_lock();
 	raw_spin_lock(&acct->lock);
 	acct->nr_create_failed++;
 	if (io_acct_unreserve(acct, acct->nr_reserved))
 		io_acct_take_all(acct, &cancel);
 	else
-		io_acct_wake_free(acct);
+		io_acct_wake_free(acct, 0, &k);
 	raw_spin_unlock(&acct->lock);
+	io_acct_kick(acct, &k);
+	rcu_read_unlock();
 	io_run_cancel_list(acct_wq(acct), &cancel);
 }
 
@@ -1182,9 +1206,14 @@ static void io_acct_create_workers(struct io_wqe_acct *acct)
 
 	clear_bit_unlock(IO_ACCT_CREATING, &acct->flags);
 	for (;;) {
+		struct io_acct_kick k = {};
+		unsigned int extra;
+
+		rcu_read_lock();
 		raw_spin_lock(&acct->lock);
 		if (!acct->nr_reserved) {
 			raw_spin_unlock(&acct->lock);
+			rcu_read_unlock();
 			return;
 		}
 		/*
@@ -1193,17 +1222,21 @@ static void io_acct_create_workers(struct io_wqe_acct *acct)
 		 * or an idle worker takes the work now (a claim counts as
 		 * running and coming, as the reservation did).
 		 */
+		extra = io_acct_burst(acct);
 		if (!io_acct_runnable(acct) ||
 		    acct->nr_coming > acct->nr_units ||
 		    atomic_read(&acct->nr_running) - acct->nr_reserved >=
-		    READ_ONCE(acct->wqe->nr_cpus) + io_acct_burst(acct) ||
+		    READ_ONCE(acct->wqe->nr_cpus) + extra ||
 		    test_bit(IO_WQ_BIT_EXIT, &wq->state) ||
-		    io_acct_wake_free(acct)) {
+		    io_acct_wake_free(acct, extra, &k)) {
 			io_acct_unreserve(acct, 1);
 			raw_spin_unlock(&acct->lock);
+			io_acct_kick(acct, &k);
+			rcu_read_unlock();
 			continue;
 		}
 		raw_spin_unlock(&acct->lock);
+		rcu_read_unlock();
 
 		ret = io_worker_spawn(acct);
 		if (!ret) {
@@ -1242,12 +1275,8 @@ static void io_acct_create_cb(struct callback_head *cb)
 /* A worker of @acct turned CPU-intensive: queued work may want another. */
 static void io_acct_intensive_fn(struct work_struct *work)
 {
-	struct io_wqe_acct *acct = container_of(work, struct io_wqe_acct,
-						intensive_work);
-
-	raw_spin_lock(&acct->lock);
-	io_acct_activate(acct);
-	raw_spin_unlock(&acct->lock);
+	io_acct_activate_unlocked(container_of(work, struct io_wqe_acct,
+					       intensive_work));
 }
 
 /* Queue the creation request again after a back-off.  Holds CREATING. */
@@ -1290,11 +1319,12 @@ static void io_wq_cancel_creation(struct io_wq *wq)
  *
  * Called by the scheduler.  A worker blocking inside work stops counting
  * as running, so queued work may get another worker.  Idle workers and
- * workers outside of work are ignored.  Must not sleep or allocate.
+ * workers outside of work are ignored.  Must not sleep.
  */
 void io_wq_worker_sleeping(struct task_struct *tsk)
 {
 	struct io_worker *worker = tsk->worker_private;
+	struct io_acct_kick k = {};
 	struct io_wqe_acct *acct;
 
 	if (!worker || worker->flags != (IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING))
@@ -1303,14 +1333,17 @@ void io_wq_worker_sleeping(struct task_struct *tsk)
 	io_worker_flush_wake(worker);
 	acct = worker->acct;
 	worker->flags &= ~IO_WORKER_F_RUNNING;
+	rcu_read_lock();
 	raw_spin_lock(&acct->lock);
 	/* the tick may have taken it out already (it sees flags first) */
 	if (!test_and_clear_bit(IO_WORKER_INTENSIVE, &worker->state))
 		atomic_dec(&acct->nr_running);
 	/* a new worker blocked at once: its successors may well do so too */
 	io_worker_settle(worker, true);
-	io_acct_activate_extra(acct, io_acct_burst(acct));
+	io_acct_activate(acct, io_acct_burst(acct), &k);
 	raw_spin_unlock(&acct->lock);
+	io_acct_kick(acct, &k);
+	rcu_read_unlock();
 }
 
 /**
@@ -1707,19 +1740,25 @@ void io_wq_set_unused(struct io_wq *wq, bool unused)
 		return;
 	}
 	set_bit(IO_WQ_BIT_UNUSED, &wq->state);
-	/* a worker checks the bit under acct->lock before it goes idle */
-	smp_mb__after_atomic();
 	for_each_node(node) {
 		for (i = 0; i < IO_WQ_ACCT_NR; i++) {
 			struct io_wqe_acct *acct = &wq->wqes[node]->acct[i];
 			struct hlist_nulls_node *n;
 			struct io_worker *worker;
 
+			/*
+			 * A worker checks the bit under acct->lock before it
+			 * goes on the free list: past this lock, it either saw
+			 * the bit or is on the list.  It is woken outside.
+			 */
 			raw_spin_lock(&acct->lock);
-			hlist_nulls_for_each_entry(worker, n, &acct->free_list,
-						   free_node)
-				wake_up_process(worker->task);
 			raw_spin_unlock(&acct->lock);
+			rcu_read_lock();
+			hlist_nulls_for_each_entry_rcu(worker, n,
+						       &acct->free_list,
+						       free_node)
+				wake_up_process(worker->task);
+			rcu_read_unlock();
 		}
 	}
 }
@@ -1759,8 +1798,8 @@ int io_wq_max_workers(struct io_wq *wq, int *new_count)
 				prev[i] = max_t(int, acct->max_workers, 0);
 			if (new_count[i])
 				acct->max_workers = new_count[i];
-			io_acct_activate(acct);
 			raw_spin_unlock(&acct->lock);
+			io_acct_activate_unlocked(acct);
 		}
 		trace_io_wq_limits(wq->wqes[node]);
 		first = false;
