@@ -470,8 +470,9 @@ static unsigned int io_acct_burst(struct io_wqe_acct *acct)
 
 /*
  * A new worker's first item says whether the work it was started for
- * blocks: if it did, the burst starts (or goes on); if it ran without
- * blocking or found nothing to do, the burst ends.
+ * blocks: if it blocked in it, the burst starts (or goes on) while work is
+ * queued; if the item ran without blocking or the worker found nothing
+ * to do, the burst ends.
  */
 static void io_worker_settle(struct io_worker *worker, bool blocked)
 {
@@ -482,7 +483,7 @@ static void io_worker_settle(struct io_worker *worker, bool blocked)
 	if (!worker->fresh)
 		return;
 	worker->fresh = false;
-	acct->burst = blocked;
+	acct->burst = blocked && !wq_list_empty(&acct->work_list);
 }
 
 /*
@@ -848,6 +849,12 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		/* @work may be queued anew by now: the event reads no field */
 		trace_io_wq_work_done(worker, work);
 		worker->nr_done++;
+		/* a new worker's first item ran without blocking */
+		if (unlikely(worker->fresh)) {
+			raw_spin_lock(&acct->lock);
+			io_worker_settle(worker, false);
+			raw_spin_unlock(&acct->lock);
+		}
 
 		raw_spin_lock(&worker->lock);
 		next = worker->next_work;
@@ -897,10 +904,8 @@ static bool io_worker_run_queue(struct io_worker *worker)
 		struct io_wq_work *work;
 
 		raw_spin_lock(&acct->lock);
-		if (worker->nr_done) {
-			io_worker_settle(worker, false);
+		if (worker->nr_done)
 			worker->last_active = jiffies;
-		}
 		acct->nr_completed += worker->nr_done;
 		worker->nr_done = 0;
 		work = io_acct_take_work(acct, worker);
