@@ -1630,7 +1630,10 @@ static void io_wq_update_masks(struct io_wq *wq)
 	}
 }
 
-/* Move every worker to its node's mask. */
+/*
+ * Move every worker to its node's mask; queued work may get more workers
+ * if the pool gained CPUs (nr_cpus).
+ */
 static void io_wq_apply_masks(struct io_wq *wq)
 {
 	int node, i;
@@ -1646,6 +1649,7 @@ static void io_wq_apply_masks(struct io_wq *wq)
 
 			list_for_each_entry(worker, &wqe->acct[i].all_list, all_node)
 				set_cpus_allowed_ptr(worker->task, wqe->cpu_mask);
+			io_acct_activate_unlocked(&wqe->acct[i]);
 		}
 	}
 }
