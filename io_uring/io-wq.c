@@ -111,8 +111,16 @@ struct io_worker {
 	/* work being run, and the rest of its hashed chain (linked by ->list) */
 	struct io_wq_work *cur_work;		/* K */
 	struct io_wq_work *next_work;		/* K */
-	/* items run since the worker last took acct->lock (nr_completed) */
+	/* cur_work was asked to cancel (io_wq_cancel_cb()) */
+	bool cur_cancelled;			/* K */
+	/*
+	 * Since the worker last took acct->lock, which adds them to the
+	 * account's statistics: items it ran to the end, items it ran with a
+	 * cancel request, and linked items it took on the spot (nr_enqueued).
+	 */
 	unsigned long nr_done;			/* W */
+	unsigned long nr_cancelled;		/* W */
+	unsigned long nr_linked;		/* W */
 	/* jiffies when it last ran work or was claimed: its idle timeout */
 	unsigned long last_active;		/* W */
 	/* wakes it when idle for IO_WQ_IDLE_TIMEOUT; armed by the worker */
@@ -143,9 +151,11 @@ struct io_wqe_acct {
 	 */
 	bool burst;				/* L */
 	/*
-	 * Statistics since creation, for fdinfo (io_wq_show_fdinfo()).  The
-	 * two of the hot path sit beside nr_units and nr_coming, which the
-	 * same critical sections write; the others are of slow paths.
+	 * Statistics since creation, for fdinfo (io_wq_show_fdinfo()), each
+	 * item counted once: enqueued when queued (or taken on the spot as
+	 * linked work), then completed or cancelled when done.  The two of
+	 * the hot path sit beside nr_units and nr_coming, which the same
+	 * critical sections write; the others are of slow paths.
 	 */
 	unsigned long nr_enqueued;		/* L */
 	unsigned long nr_completed;		/* L: workers add their nr_done */
@@ -161,7 +171,8 @@ struct io_wqe_acct {
 	unsigned int create_retries;		/* C: failed attempts in a row */
 	unsigned int create_fails;		/* C: of which not due to signals */
 	unsigned long nr_create_retried;	/* C, READ_ONCE */
-	unsigned long nr_cancelled;		/* L: queued or running */
+	/* L: taken off a queue or chain, or run with a cancel request */
+	unsigned long nr_cancelled;
 	unsigned long nr_created;		/* L */
 	unsigned long nr_create_failed;		/* L: given up */
 	unsigned long nr_idle_exits;		/* L: timed out or unused */
@@ -728,12 +739,14 @@ static void io_wqe_enqueue(struct io_wqe *wqe, struct io_wq_work *work)
  * is completed as cancelled.  This holds for linked work too, so a chain
  * cannot keep a worker after exit.
  */
-static void io_worker_prepare_exit_work(struct io_wq_work *work)
+static bool io_worker_prepare_exit_work(struct io_wq_work *work)
 {
-	if (work->flags & IO_WQ_WORK_UNBOUND)
+	if (work->flags & IO_WQ_WORK_UNBOUND) {
 		work->flags |= IO_WQ_WORK_CANCEL;
-	else
-		set_notify_signal(current);
+		return true;
+	}
+	set_notify_signal(current);
+	return false;
 }
 
 /*
@@ -838,17 +851,16 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 
 	do {
 		struct io_wq_work *linked, *next;
-		bool last;
+		bool last, cancelled = false;
 
 		if (test_bit(IO_WQ_BIT_EXIT, &wq->state))
-			io_worker_prepare_exit_work(work);
+			cancelled = io_worker_prepare_exit_work(work);
 		trace_io_wq_work_start(worker, work);
 		io_worker_run_begin(worker);
 		wq->do_work(work);
 		io_worker_run_end(worker);
 		/* @work may be queued anew by now: the event reads no field */
 		trace_io_wq_work_done(worker, work);
-		worker->nr_done++;
 		/* a new worker's first item ran without blocking */
 		if (unlikely(worker->fresh)) {
 			raw_spin_lock(&acct->lock);
@@ -857,11 +869,17 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		}
 
 		raw_spin_lock(&worker->lock);
+		cancelled |= worker->cur_cancelled;
+		worker->cur_cancelled = false;
 		next = worker->next_work;
 		if (next)
 			worker->next_work = wq_next_work(next);
 		worker->cur_work = next;
 		raw_spin_unlock(&worker->lock);
+		if (cancelled)
+			worker->nr_cancelled++;
+		else
+			worker->nr_done++;
 
 		last = wq->put_work(work, &linked);
 		if (!next && key >= 0) {
@@ -870,6 +888,7 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 		}
 		if (linked && !next && !io_wq_is_hashed(linked)) {
 			next = linked;
+			worker->nr_linked++;
 			raw_spin_lock(&worker->lock);
 			worker->cur_work = next;
 			raw_spin_unlock(&worker->lock);
@@ -904,10 +923,15 @@ static bool io_worker_run_queue(struct io_worker *worker)
 		struct io_wq_work *work;
 
 		raw_spin_lock(&acct->lock);
-		if (worker->nr_done)
+		if (worker->nr_done || worker->nr_cancelled) {
 			worker->last_active = jiffies;
-		acct->nr_completed += worker->nr_done;
-		worker->nr_done = 0;
+			acct->nr_completed += worker->nr_done;
+			acct->nr_cancelled += worker->nr_cancelled;
+			acct->nr_enqueued += worker->nr_linked;
+			worker->nr_done = 0;
+			worker->nr_cancelled = 0;
+			worker->nr_linked = 0;
+		}
 		work = io_acct_take_work(acct, worker);
 		raw_spin_unlock(&acct->lock);
 		if (work) {
@@ -1520,10 +1544,11 @@ static void io_acct_cancel_running(struct io_wqe_acct *acct,
 		raw_spin_lock(&worker->lock);
 		cur = worker->cur_work;
 		if (cur && m->fn(cur, m->data)) {
+			/* counted as cancelled once it returns */
 			cur->flags |= IO_WQ_WORK_CANCEL;
+			worker->cur_cancelled = true;
 			set_notify_signal(worker->task);
 			m->nr_running++;
-			acct->nr_cancelled++;
 		}
 		work = worker->next_work;
 		while (work && !io_match_done(m)) {
