@@ -108,6 +108,11 @@ static inline void io_wq_worker_running(struct task_struct *tsk)
 static inline void io_wq_worker_tick(struct task_struct *tsk)
 {
 }
+
+static inline bool io_wq_defer_cq_wake(struct io_ring_ctx *ctx)
+{
+	return false;
+}
 #endif
 
 /* True in an io-wq worker, outside of interrupts. */
