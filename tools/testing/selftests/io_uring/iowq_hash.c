@@ -57,6 +57,64 @@ static void prep_record(struct io_uring *ring, int fd, int rec, int ud)
 	sqe->user_data = ud;
 }
 
+#define PROBE_UD	(IOWQ_MAX_REQ - 2)
+#define PROBE_TRIES	16
+
+/*
+ * Create file @i (truncated, read-write) such that its hash key is not
+ * the one held by blocked work (a splice into another file, waiting in
+ * its worker); the fd or -1.  Two inodes share one of the 64 keys now
+ * and then, and then the work of the second rightly waits for the first:
+ * not what a case about two files is after.  An async write of nothing to
+ * the candidate, hashed like any write to the file, completes at once
+ * unless its key is the one held: then it is cancelled off the queue and
+ * the file unlinked, held open until the end so that the next candidate
+ * is another inode.  Only this ring's CQEs of the probes are reaped.
+ */
+static int open_other_key(struct __test_metadata *_metadata,
+			  struct _test_data_hash *self, int i)
+{
+	int t, fd = -1, held[PROBE_TRIES];
+	struct io_uring_sqe *sqe;
+	char name[32];
+
+	snprintf(name, sizeof(name), "hash-%d.dat", i);
+	for (t = 0; t < PROBE_TRIES; t++) {
+		struct iowq_cq cq = { 0 };
+
+		fd = open_file(i, O_TRUNC);
+		if (fd < 0)
+			break;
+		sqe = iowq_get_sqe(&self->ring);
+		io_uring_prep_write(sqe, fd, "", 0, 0);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = PROBE_UD;
+		if (io_uring_submit(&self->ring) != 1) {
+			close(fd);
+			fd = -1;
+			break;
+		}
+		if (!iowq_reap_ud(&self->ring, &cq, PROBE_UD, 1) && !cq.bad)
+			break;
+		TH_LOG("%s shares the held hash key: another one", name);
+		sqe = iowq_get_sqe(&self->ring);
+		io_uring_prep_cancel64(sqe, PROBE_UD, 0);
+		sqe->user_data = PROBE_UD + 1;
+		if (io_uring_submit(&self->ring) != 1 ||
+		    iowq_reap(&self->ring, &cq, 2, 10) != 2) {
+			close(fd);
+			fd = -1;
+			break;
+		}
+		held[t] = fd;
+		fd = -1;
+		unlink(name);
+	}
+	while (t--)
+		close(held[t]);
+	return fd;
+}
+
 /* The file holds records @first .. @first + @n - 1 at @off, in order. */
 static bool records_in_order(int fd, off_t off, int first, int n)
 {
@@ -146,39 +204,36 @@ TEST_F_TIMEOUT(hash, same_file_serialized, 120)
 }
 
 /*
- * While a splice into file A blocks, a splice into another file completes
- * (files may share one of the 64 hash buckets, so up to 8 are tried).
+ * While a splice into file A blocks, a splice into file B completes: B is
+ * chosen with a key other than A's (files may share one of the 64 hash
+ * keys, see open_other_key()).
  */
 TEST_F_TIMEOUT(hash, other_file_concurrent, 120)
 {
-	int i, k, fds[9], ran = -1;
+	int i, fds[2];
 
-	ASSERT_EQ(0, iowq_pipes_open(self->p, 9));
-	self->nr_pipes = 9;
-	for (i = 0; i < 9; i++) {
-		fds[i] = open_file(i, O_TRUNC);
-		ASSERT_LE(0, fds[i]);
-	}
+	ASSERT_EQ(0, iowq_pipes_open(self->p, 2));
+	self->nr_pipes = 2;
+	fds[0] = open_file(0, O_TRUNC);
+	ASSERT_LE(0, fds[0]);
 	iowq_prep_splice(&self->ring, self->p[0].r, fds[0], 1, 0, IOSQE_ASYNC);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
-	ASSERT_EQ(1, iowq_wait_workers(0, 1, 1, 10));
-	for (k = 1; k < 9 && ran < 0; k++) {
-		iowq_prep_splice(&self->ring, self->p[k].r, fds[k], 1, k,
-				 IOSQE_ASYNC);
-		ASSERT_EQ(1, io_uring_submit(&self->ring));
-		ASSERT_EQ(1, write(self->p[k].w, "k", 1));
-		if (!iowq_reap_ud(&self->ring, &self->cq, k, 3))
-			ran = k;
-	}
-	ASSERT_LT(0, ran);
-	ASSERT_EQ(1, self->cq.res[ran]);
+	ASSERT_EQ(1, iowq_wait_workers_in(iowq_gettid(), "pipe_wait_readable",
+					  1, 10));
+	fds[1] = open_other_key(_metadata, self, 1);
+	ASSERT_LE(0, fds[1]);
+	iowq_prep_splice(&self->ring, self->p[1].r, fds[1], 1, 1, IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(1, write(self->p[1].w, "k", 1));
+	ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 1, 3));
+	ASSERT_EQ(1, self->cq.res[1]);
 	ASSERT_FALSE(self->cq.done[0]);
 	ASSERT_EQ(1, write(self->p[0].w, "a", 1));
-	ASSERT_EQ(k, iowq_reap(&self->ring, &self->cq, k, 20));
-	for (i = 0; i < k; i++)
+	ASSERT_EQ(2, iowq_reap(&self->ring, &self->cq, 2, 20));
+	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(1, self->cq.res[i]);
-	for (i = 0; i < 9; i++)
 		close(fds[i]);
+	}
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
 	ASSERT_EQ(0, self->cq.bad);
 }
@@ -315,26 +370,28 @@ TEST_F_TIMEOUT(hash, key_free_before_linked_fsync_read, 60)
  */
 TEST_F_TIMEOUT(hash, mixed_stream_completes, 120)
 {
-	int i, k, n = 240, fd[2] = { open_file(3, O_APPEND | O_TRUNC),
-				     open_file(4, O_APPEND | O_TRUNC) };
-	int sfd[2] = { open_file(3, 0), open_file(4, 0) };
+	int i, k, n = 240, fd[2], sfd[2];
 	static char rbuf[REC];
 	char rec0[REC + 1];
 
-	for (k = 0; k < 2; k++) {
-		ASSERT_LE(0, fd[k]);
-		ASSERT_LE(0, sfd[k]);
-	}
 	ASSERT_EQ(0, iowq_pipes_open(self->p, 2));
 	self->nr_pipes = 2;
 	/* two bound workers block in the splices, two serve the rest */
 	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 4, 0, NULL));
-	for (k = 0; k < 2; k++)
+	/* the second file's key is not the first's: see open_other_key() */
+	for (k = 0; k < 2; k++) {
+		sfd[k] = k ? open_other_key(_metadata, self, 3 + k) :
+			 open_file(3 + k, O_TRUNC);
+		ASSERT_LE(0, sfd[k]);
+		fd[k] = open_file(3 + k, O_APPEND);
+		ASSERT_LE(0, fd[k]);
 		iowq_prep_splice(&self->ring, self->p[k].r, sfd[k], REC, n + k,
 				 IOSQE_ASYNC);
-	ASSERT_EQ(2, io_uring_submit(&self->ring));
-	ASSERT_EQ(2, iowq_wait_workers_in(iowq_gettid(), "pipe_wait_readable",
-					  2, 10));
+		ASSERT_EQ(1, io_uring_submit(&self->ring));
+		ASSERT_EQ(k + 1, iowq_wait_workers_in(iowq_gettid(),
+						      "pipe_wait_readable",
+						      k + 1, 10));
+	}
 	for (i = 0; i < n; i++) {
 		struct io_uring_sqe *sqe;
 
