@@ -183,6 +183,49 @@ TEST_F_TIMEOUT(sched, idle_workers_exit, 90)
 }
 
 /*
+ * An idle worker's timeout (5 s) counts from the last time it ran work or
+ * was claimed.  The only worker stays idle past its timeout (the last one
+ * stays); then two splices block, one in that worker (claimed), one in a
+ * new worker, for longer than the timeout, and are fed.  Both workers are
+ * idle anew: both must still be there 2 s later (a worker that kept a
+ * stale "timed out", or counted from before its last item ended, would
+ * exit at once), then one exits on its timeout and one stays.
+ */
+TEST_F_TIMEOUT(sched, idle_timeout_restarts_with_work, 90)
+{
+	pid_t tid = iowq_gettid();
+	double end;
+	int i;
+
+	open_pipes(_metadata, self, 2);
+	iowq_prep_splice(&self->ring, self->p[0].r, self->sink.w, 1, 0,
+			 IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(1, iowq_wait_workers_in(tid, "pipe_wait_readable", 1, 10));
+	feed_and_reap(_metadata, self, 1);
+	iowq_sleep(6.5);
+	ASSERT_EQ(1, iowq_count_workers_of(tid));
+
+	memset(&self->cq, 0, sizeof(self->cq));
+	for (i = 0; i < 2; i++)
+		iowq_prep_splice(&self->ring, self->p[i].r, self->sink.w, 1, i,
+				 IOSQE_ASYNC);
+	ASSERT_EQ(2, io_uring_submit(&self->ring));
+	ASSERT_EQ(2, iowq_wait_workers_in(tid, "pipe_wait_readable", 2, 10));
+	ASSERT_EQ(2, iowq_count_workers_of(tid));
+	/* busy for longer than the idle timeout */
+	iowq_sleep(5.5);
+	feed_and_reap(_metadata, self, 2);
+
+	for (end = iowq_now() + 2; iowq_now() < end; iowq_sleep(0.05))
+		ASSERT_EQ(2, iowq_count_workers_of(tid));
+	/* idle timeout (5 s) plus slack for a slow machine */
+	ASSERT_EQ(1, iowq_wait_workers(tid, 1, 1, 20));
+	iowq_sleep(1);
+	ASSERT_EQ(1, iowq_count_workers_of(tid));
+}
+
+/*
  * Once the task's last ring is closed, its idle workers (one per account
  * would stay until the task exits) go at once: a leftover iou-wrk thread
  * looks like a leak and holds up checkpoint/restore.  A new ring gets
