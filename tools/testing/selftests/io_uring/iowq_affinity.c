@@ -269,6 +269,93 @@ TEST_F_TIMEOUT(aff, register_existing_workers, 60)
 	finish(_metadata, self);
 }
 
+/* Read or write a small sysctl file; 0 or -errno. */
+static int sysctl_rw(const char *path, char *val, size_t len, bool wr)
+{
+	int fd = open(path, (wr ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = wr ? write(fd, val, strlen(val)) : read(fd, val, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	if (!wr)
+		val[n] = 0;
+	return 0;
+}
+
+#define RT_RUNTIME	"/proc/sys/kernel/sched_rt_runtime_us"
+
+/*
+ * A pool that gains CPUs starts workers for its queued work at once, not
+ * at the next enqueue.  A SCHED_FIFO hog spins on CPU 1 (RT throttling
+ * off) and this thread, SCHED_FIFO at a lower priority, holds CPU 0; the
+ * workers inherit its policy, so none of them can run.  With IOWQ_AFF
+ * {1}, three async NOPs get one worker (one CPU; the new worker counts as
+ * running); IOWQ_AFF {0,1} gives the pool a second CPU, and a second
+ * worker must be created for the queued NOPs on the way out of that
+ * register call.  Without that, the one worker, moved to CPU 0, would run
+ * all three once this thread lets CPU 0 go.  Stock 6.1 does not move
+ * existing workers: ours only.
+ */
+TEST_F_TIMEOUT(aff, gained_cpu_starts_worker, 60)
+{
+	struct sched_param lo = { .sched_priority = 10 };
+	struct sched_param hi = { .sched_priority = 50 };
+	long before = -1, after = -1;
+	char line[IOWQ_STAT_LINE_MAX], rt[32];
+	int node = iowq_cpu_node(0), i;
+	pid_t tid = iowq_gettid();
+	cpu_set_t mask;
+	pid_t hog;
+
+	if (nr_cpus() < 2)
+		SKIP(return, "needs 2 CPUs");
+	if (!iowq_kernel_is_ours())
+		SKIP(return, "stock 6.1 does not move existing workers");
+	ASSERT_EQ(0, iowq_pin_cpu(0));
+	ASSERT_EQ(0, sysctl_rw(RT_RUNTIME, rt, sizeof(rt), false));
+	ASSERT_EQ(0, sysctl_rw(RT_RUNTIME, "-1", 0, true));
+	hog = fork();
+	if (!hog) {
+		if (iowq_pin_cpu(1) ||
+		    sched_setscheduler(0, SCHED_FIFO, &hi))
+			_exit(1);
+		for (;;)
+			;
+	}
+	iowq_sleep(0.2);
+
+	CPU_ZERO(&mask);
+	CPU_SET(1, &mask);
+	i = io_uring_register_iowq_aff(&self->ring, sizeof(mask), &mask);
+	if (!i && !sched_setscheduler(0, SCHED_FIFO, &lo)) {
+		for (i = 0; i < 3; i++)
+			iowq_prep_nop(&self->ring, i, IOSQE_ASYNC);
+		i = io_uring_submit(&self->ring);
+		if (!iowq_stat_line(&self->ring, tid, node, "bound", line))
+			before = iowq_stat_get(line, "created");
+		CPU_SET(0, &mask);
+		io_uring_register_iowq_aff(&self->ring, sizeof(mask), &mask);
+		if (!iowq_stat_line(&self->ring, tid, node, "bound", line))
+			after = iowq_stat_get(line, "created");
+	}
+	/* let everything run again before anything can fail */
+	sched_setscheduler(0, SCHED_OTHER, &(struct sched_param){ 0 });
+	kill(hog, SIGKILL);
+	iowq_waitpid(hog, 10);
+	ASSERT_EQ(0, sysctl_rw(RT_RUNTIME, rt, 0, true));
+
+	ASSERT_EQ(3, i);
+	ASSERT_EQ(3, iowq_reap(&self->ring, &self->cq, 3, 10));
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, self->cq.res[i]);
+	EXPECT_EQ(1, before);
+	EXPECT_EQ(2, after) TH_LOG("no worker for the CPU the pool gained");
+}
+
 /*
  * With 2+ NUMA nodes, work submitted from the first CPU of each node gets
  * workers allowed on exactly that node's CPUs.
