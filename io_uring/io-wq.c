@@ -22,6 +22,7 @@
 #include <linux/timer.h>
 #include <linux/workqueue.h>
 #include <linux/hash.h>
+#include <linux/irq_work.h>
 #include <linux/seq_file.h>
 #include <uapi/linux/io_uring.h>
 
@@ -103,8 +104,14 @@ struct io_worker {
 	 * (io_wq_defer_cq_wake()), with a reference; and how many items it
 	 * completed since.
 	 */
-	struct io_ring_ctx *wake_ctx;		/* W, taken by the tick with xchg() */
+	struct io_ring_ctx *wake_ctx;		/* W, wake_work takes it with xchg() */
 	unsigned int nr_deferred;		/* W */
+	/*
+	 * Posts the deferred wakeup for the tick: waking the ring's waiters
+	 * takes a spinlock_t, which hard interrupt context must not (it
+	 * sleeps on PREEMPT_RT); an irq_work without IRQ_WORK_HARD_IRQ may.
+	 */
+	struct irq_work wake_work;
 	struct hlist_nulls_node free_node;	/* L, R */
 	struct list_head all_node;		/* M, R */
 	raw_spinlock_t lock;
@@ -776,9 +783,9 @@ static bool io_worker_has_more(struct io_worker *worker)
 }
 
 /*
- * Post the CQ wakeup the worker deferred, if any.  The worker and its tick
- * (io_wq_worker_tick(), an interrupt on the same CPU) may both try: xchg()
- * gives the wakeup and the reference to one of them.
+ * Post the CQ wakeup the worker deferred, if any.  The worker and the
+ * irq_work its tick queues (io_wq_worker_tick(), on the same CPU) may both
+ * try: xchg() gives the wakeup and the reference to one of them.
  */
 static void io_worker_flush_wake(struct io_worker *worker)
 {
@@ -790,6 +797,11 @@ static void io_worker_flush_wake(struct io_worker *worker)
 	smp_mb();
 	__io_cqring_wake(ctx);
 	percpu_ref_put(&ctx->refs);
+}
+
+static void io_worker_wake_work(struct irq_work *work)
+{
+	io_worker_flush_wake(container_of(work, struct io_worker, wake_work));
 }
 
 /**
@@ -1107,6 +1119,7 @@ static void __noreturn io_worker_exit(struct io_worker *worker)
 	del_timer_sync(&worker->idle_timer);
 	/* the scheduler hooks must not see the worker once it is freed */
 	current->worker_private = NULL;
+	irq_work_sync(&worker->wake_work);
 	kfree_rcu(worker, rcu);
 	if (atomic_dec_and_test(&wq->nr_alive))
 		complete(&wq->all_exited);
@@ -1163,6 +1176,7 @@ static int io_worker_spawn(struct io_wqe_acct *acct)
 	worker->fresh = true;
 	worker->last_active = jiffies;
 	timer_setup(&worker->idle_timer, io_worker_idle_timeout, 0);
+	init_irq_work(&worker->wake_work, io_worker_wake_work);
 
 	tsk = create_io_thread(io_worker_main, worker, node);
 	if (IS_ERR(tsk)) {
@@ -1405,7 +1419,7 @@ void io_wq_worker_running(struct task_struct *tsk)
  * idle one, or a new one) instead of waiting for the item to end.  It
  * counts again when the item ends (io_worker_run_end()) or it blocks.
  * acct->lock is not taken in interrupts: the account is activated by a
- * work item.  A CQ wakeup the worker deferred is posted here.
+ * work item.  A CQ wakeup the worker deferred is posted by an irq_work.
  */
 void io_wq_worker_tick(struct task_struct *tsk)
 {
@@ -1415,7 +1429,7 @@ void io_wq_worker_tick(struct task_struct *tsk)
 
 	/* a deferred CQ wakeup waits a tick at most */
 	if (worker && READ_ONCE(worker->wake_ctx))
-		io_worker_flush_wake(worker);
+		irq_work_queue(&worker->wake_work);
 	if (!worker ||
 	    READ_ONCE(worker->flags) != (IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING))
 		return;
