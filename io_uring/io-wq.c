@@ -2126,7 +2126,6 @@ static __init int io_wq_init(void)
 	if (ret < 0)
 		return ret;
 	io_wq_online = ret;
-	pr_info("io-wq: per-node pools, concurrency-managed workers\n");
 	return 0;
 }
 subsys_initcall(io_wq_init);

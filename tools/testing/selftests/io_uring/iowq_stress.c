@@ -3721,11 +3721,10 @@ static bool klog_has(const char * const *what)
 	return found;
 }
 
+/* the io-wq of this series, not upstream 6.1's: see iowq_kernel_is_ours() */
 static bool our_iowq(void)
 {
-	static const char * const banner[] = { "io-wq: per-node pools", NULL };
-
-	return klog_has(banner);
+	return iowq_kernel_is_ours();
 }
 
 /* KASAN, lockdep or kmemleak: the harness's DEBUG=1 kernel, ~11x slower */
