@@ -77,7 +77,7 @@ help:
 	@echo "  make run         build what is missing, boot, run the io-wq demo"
 	@echo "  make test        build what is missing, boot, run the selftests and"
 	@echo "                   liburing's regression suite (LIBURING=0: not it)"
-	@echo "  make test-topologies  the selftests at SMP:NODES 2:1 2:2 4:2 4:4"
+	@echo "  make test-topologies  the selftests at SMP:NODES 2:1 2:2 4:2 4:4 8:2"
 	@echo "                   (TOPOLOGIES=; LIBURING=1: with liburing's tests)"
 	@echo "  make stress      boot, run the stress program (SECONDS=, SEED=)"
 	@echo "  make bench       io-wq against stock 6.1, side by side: timed boots and"
@@ -137,7 +137,7 @@ test: deps kernel initramfs
 # The selftests on every topology the harness offers (SMP:NODES each), one
 # boot each, with a summary line per topology at the end.  liburing's tests
 # do not depend on the topology: they run only with LIBURING=1 given.
-TOPOLOGIES ?= 2:1 2:2 4:2 4:4
+TOPOLOGIES ?= 2:1 2:2 4:2 4:4 8:2
 TOPO_INITRD := $(if $(filter command line,$(origin LIBURING)),$(TEST_INITRD),$(INITRD))
 
 test-topologies: deps kernel initramfs
