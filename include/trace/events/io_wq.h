@@ -56,12 +56,7 @@ TRACE_DEFINE_ENUM(IO_WQ_EXIT_SIGNAL);
 			 { IO_WQ_EXIT_EXIT,	"exit" },		\
 			 { IO_WQ_EXIT_SIGNAL,	"fatal-signal" })
 
-/* the fields that name an account, and their assignment */
-#define IO_WQ_ACCT_FIELDS						\
-		__field(int,		owner)				\
-		__field(int,		node)				\
-		__field(int,		acct)
-
+/* fill the fields that name an account: owner, node, acct */
 #define io_wq_assign_acct(a)						\
 	do {								\
 		__entry->owner	= (a)->wqe->wq->task->pid;		\
@@ -70,8 +65,6 @@ TRACE_DEFINE_ENUM(IO_WQ_EXIT_SIGNAL);
 	} while (0)
 
 #define IO_WQ_ACCT_FMT		"owner %d node %d %s"
-#define IO_WQ_ACCT_ARGS							\
-	__entry->owner, __entry->node, io_wq_show_acct(__entry->acct)
 
 /**
  * io_wq_enqueue - work was queued
@@ -88,7 +81,9 @@ TRACE_EVENT(io_wq_enqueue,
 	TP_ARGS(acct, work),
 
 	TP_STRUCT__entry(
-		IO_WQ_ACCT_FIELDS
+		__field(int,		owner)
+		__field(int,		node)
+		__field(int,		acct)
 		__field(void *,		req)
 		__field(int,		key)
 		__field(unsigned int,	queued)
@@ -102,7 +97,8 @@ TRACE_EVENT(io_wq_enqueue,
 		__entry->queued	= acct->nr_units;
 	),
 
-	TP_printk(IO_WQ_ACCT_FMT " req %p key %d queued %u", IO_WQ_ACCT_ARGS,
+	TP_printk(IO_WQ_ACCT_FMT " req %p key %d queued %u", __entry->owner,
+		  __entry->node, io_wq_show_acct(__entry->acct),
 		  __entry->req, __entry->key, __entry->queued)
 );
 
@@ -113,7 +109,9 @@ DECLARE_EVENT_CLASS(io_wq_work_class,
 	TP_ARGS(worker, work),
 
 	TP_STRUCT__entry(
-		IO_WQ_ACCT_FIELDS
+		__field(int,		owner)
+		__field(int,		node)
+		__field(int,		acct)
 		__field(int,		worker)
 		__field(void *,		req)
 	),
@@ -124,7 +122,8 @@ DECLARE_EVENT_CLASS(io_wq_work_class,
 		__entry->req	= container_of(work, struct io_kiocb, work);
 	),
 
-	TP_printk(IO_WQ_ACCT_FMT " worker %d req %p", IO_WQ_ACCT_ARGS,
+	TP_printk(IO_WQ_ACCT_FMT " worker %d req %p", __entry->owner,
+		  __entry->node, io_wq_show_acct(__entry->acct),
 		  __entry->worker, __entry->req)
 );
 
@@ -159,7 +158,9 @@ DECLARE_EVENT_CLASS(io_wq_worker_class,
 	TP_ARGS(worker),
 
 	TP_STRUCT__entry(
-		IO_WQ_ACCT_FIELDS
+		__field(int,		owner)
+		__field(int,		node)
+		__field(int,		acct)
 		__field(int,		worker)
 	),
 
@@ -168,7 +169,8 @@ DECLARE_EVENT_CLASS(io_wq_worker_class,
 		__entry->worker	= worker->task->pid;
 	),
 
-	TP_printk(IO_WQ_ACCT_FMT " worker %d", IO_WQ_ACCT_ARGS,
+	TP_printk(IO_WQ_ACCT_FMT " worker %d", __entry->owner,
+		  __entry->node, io_wq_show_acct(__entry->acct),
 		  __entry->worker)
 );
 
@@ -215,7 +217,9 @@ TRACE_EVENT(io_wq_worker_create_fail,
 	TP_ARGS(acct, error, attempt, retry),
 
 	TP_STRUCT__entry(
-		IO_WQ_ACCT_FIELDS
+		__field(int,		owner)
+		__field(int,		node)
+		__field(int,		acct)
 		__field(int,		error)
 		__field(unsigned int,	attempt)
 		__field(bool,		retry)
@@ -228,7 +232,8 @@ TRACE_EVENT(io_wq_worker_create_fail,
 		__entry->retry		= retry;
 	),
 
-	TP_printk(IO_WQ_ACCT_FMT " error %d attempt %u %s", IO_WQ_ACCT_ARGS,
+	TP_printk(IO_WQ_ACCT_FMT " error %d attempt %u %s", __entry->owner,
+		  __entry->node, io_wq_show_acct(__entry->acct),
 		  __entry->error, __entry->attempt,
 		  __entry->retry ? "retry" : "given up")
 );
@@ -245,7 +250,9 @@ TRACE_EVENT(io_wq_worker_exit,
 	TP_ARGS(worker, reason),
 
 	TP_STRUCT__entry(
-		IO_WQ_ACCT_FIELDS
+		__field(int,		owner)
+		__field(int,		node)
+		__field(int,		acct)
 		__field(int,		worker)
 		__field(int,		reason)
 	),
@@ -256,7 +263,8 @@ TRACE_EVENT(io_wq_worker_exit,
 		__entry->reason	= reason;
 	),
 
-	TP_printk(IO_WQ_ACCT_FMT " worker %d reason %s", IO_WQ_ACCT_ARGS,
+	TP_printk(IO_WQ_ACCT_FMT " worker %d reason %s", __entry->owner,
+		  __entry->node, io_wq_show_acct(__entry->acct),
 		  __entry->worker, io_wq_show_reason(__entry->reason))
 );
 
@@ -272,7 +280,9 @@ TRACE_EVENT(io_wq_stall,
 	TP_ARGS(acct, key),
 
 	TP_STRUCT__entry(
-		IO_WQ_ACCT_FIELDS
+		__field(int,		owner)
+		__field(int,		node)
+		__field(int,		acct)
 		__field(unsigned int,	key)
 	),
 
@@ -281,7 +291,8 @@ TRACE_EVENT(io_wq_stall,
 		__entry->key	= key;
 	),
 
-	TP_printk(IO_WQ_ACCT_FMT " key %u", IO_WQ_ACCT_ARGS, __entry->key)
+	TP_printk(IO_WQ_ACCT_FMT " key %u", __entry->owner,
+		  __entry->node, io_wq_show_acct(__entry->acct), __entry->key)
 );
 
 /**
@@ -295,14 +306,17 @@ TRACE_EVENT(io_wq_unstall,
 	TP_ARGS(acct),
 
 	TP_STRUCT__entry(
-		IO_WQ_ACCT_FIELDS
+		__field(int,		owner)
+		__field(int,		node)
+		__field(int,		acct)
 	),
 
 	TP_fast_assign(
 		io_wq_assign_acct(acct);
 	),
 
-	TP_printk(IO_WQ_ACCT_FMT, IO_WQ_ACCT_ARGS)
+	TP_printk(IO_WQ_ACCT_FMT, __entry->owner,
+		  __entry->node, io_wq_show_acct(__entry->acct))
 );
 
 /**
