@@ -506,17 +506,32 @@ static int write_str(const char *path, const char *val)
 	return ret;
 }
 
+/* What cpuset_make() changed on the host, for cpuset_remove() to undo. */
+static bool cg_mounted, cg_enabled;
+
 /* A child cpuset of cgroup v2 with every CPU; NULL or why it cannot be. */
 static const char *cpuset_make(void)
 {
-	char cpus[32];
+	char cpus[32], ctl[256] = "";
+	int fd;
 
 	mkdir(CG_ROOT, 0755);
-	if (access(CG_ROOT "/cgroup.subtree_control", F_OK) &&
-	    mount("none", CG_ROOT, "cgroup2", 0, NULL))
-		return "cannot mount cgroup2";
-	if (write_str(CG_ROOT "/cgroup.subtree_control", "+cpuset"))
-		return "no cpuset controller";
+	if (access(CG_ROOT "/cgroup.subtree_control", F_OK)) {
+		if (mount("none", CG_ROOT, "cgroup2", 0, NULL))
+			return "cannot mount cgroup2";
+		cg_mounted = true;
+	}
+	fd = open(CG_ROOT "/cgroup.subtree_control", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, ctl, sizeof(ctl) - 1) < 0)
+			ctl[0] = 0;
+		close(fd);
+	}
+	if (!strstr(ctl, "cpuset")) {
+		if (write_str(CG_ROOT "/cgroup.subtree_control", "+cpuset"))
+			return "no cpuset controller";
+		cg_enabled = true;
+	}
 	rmdir(CG_DIR);
 	if (mkdir(CG_DIR, 0755))
 		return "cannot make a cgroup";
@@ -524,6 +539,18 @@ static const char *cpuset_make(void)
 	if (write_str(CG_DIR "/cpuset.cpus", cpus))
 		return "cannot set cpuset.cpus";
 	return NULL;
+}
+
+/* Remove the cgroup and undo what cpuset_make() changed (best effort). */
+static void cpuset_remove(void)
+{
+	rmdir(CG_DIR);
+	if (cg_enabled)
+		write_str(CG_ROOT "/cgroup.subtree_control", "-cpuset");
+	if (cg_mounted)
+		umount(CG_ROOT);
+	cg_enabled = false;
+	cg_mounted = false;
 }
 
 static void print_workers(void)
@@ -717,8 +744,10 @@ static void in_cpuset(struct __test_metadata *_metadata,
 	if (nr_cpus() < 2 || !iowq_cpu_hotpluggable(HOTPLUG_CPU))
 		SKIP(return, "CPU %d cannot be taken offline", HOTPLUG_CPU);
 	why = cpuset_make();
-	if (why)
+	if (why) {
+		cpuset_remove();
 		SKIP(return, "%s", why);
+	}
 	start_guard(_metadata, self);
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -726,7 +755,7 @@ static void in_cpuset(struct __test_metadata *_metadata,
 		_exit(fn());
 	status = iowq_waitpid(pid, 60);
 	iowq_cpu_set_online(HOTPLUG_CPU, 1);
-	rmdir(CG_DIR);
+	cpuset_remove();
 	ASSERT_NE(-1, status);
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));
