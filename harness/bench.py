@@ -318,6 +318,9 @@ def load_symbols(bzimage):
     (bzImage is OBJ/arch/x86/boot/bzImage)."""
     obj = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(bzimage))))
     path = os.path.join(obj, "System.map")
+    if not os.path.exists(path):
+        sys.exit(f"bench: --symbols needs {path}: the kernel's System.map "
+                 "beside its objects (OBJ/arch/x86/boot/bzImage)")
     syms = []
     with open(path) as f:
         for line in f:
