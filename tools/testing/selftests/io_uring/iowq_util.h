@@ -671,10 +671,12 @@ static inline void iowq_print_file(const char *path, const char *prefix)
 
 /*
  * For a test that finds process @pid stuck: print the comm, state and
- * wchan of each of its threads and its kernel stack, then have the kernel
- * print its blocked tasks (sysrq-w, into the kernel log that the run shows
- * at its end).  Each stack is read by a child given 2 s: reading it waits
- * for the task's exec_update_lock, which a stuck execve may hold.
+ * wchan of each of its threads and its kernel stack, and the fdinfo of
+ * each of its files (a ring's shows its io-wq's IoWq: lines), then have
+ * the kernel print its blocked tasks (sysrq-w, into the kernel log that
+ * the run shows at its end).  Each stack is read by a child given 2 s:
+ * reading it waits for the task's exec_update_lock, which a stuck execve
+ * may hold.
  */
 static inline void iowq_dump_task(pid_t pid)
 {
@@ -716,6 +718,26 @@ static inline void iowq_dump_task(pid_t pid)
 			waitpid(child, NULL, 0);
 	}
 	closedir(dir);
+	/* its rings' fdinfo (IoWq: lines on ours), by a child given 2 s */
+	child = fork();
+	if (!child) {
+		alarm(2);
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
+		dir = opendir(path);
+		while (dir && (de = readdir(dir))) {
+			int nr = atoi(de->d_name);
+
+			if (de->d_name[0] < '0' || de->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, nr);
+			snprintf(prefix, sizeof(prefix), "#   fd %d ", nr);
+			iowq_print_file(path, prefix);
+		}
+		fflush(stdout);
+		_exit(0);
+	}
+	if (child > 0)
+		waitpid(child, NULL, 0);
 	fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (write(fd, "w", 1) == 1)
