@@ -277,26 +277,42 @@ static inline int iowq_read_cpulist(const char *path, cpu_set_t *set)
 	return iowq_parse_cpulist(buf, set);
 }
 
-/* Cpus_allowed_list of thread @tid of this process; 0 or -1. */
-static inline int iowq_task_cpus(pid_t tid, cpu_set_t *set)
+/*
+ * The value of the "@key:" line of the /proc file @path (blanks after the
+ * colon skipped) into @val; 0, or -1 if there is no such line.
+ */
+static inline int iowq_proc_value(const char *path, const char *key,
+				  char *val, size_t len)
 {
-	char path[64], line[256];
+	size_t klen = strlen(key);
+	char line[1024];
 	int ret = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
-	f = fopen(path, "r");
+	f = fopen(path, "re");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "Cpus_allowed_list:", 18)) {
-			ret = iowq_parse_cpulist(line + 18 + strspn(line + 18, " \t"),
-						 set);
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			snprintf(val, len, "%s",
+				 line + klen + 1 + strspn(line + klen + 1, " \t"));
+			ret = 0;
 			break;
 		}
 	}
 	fclose(f);
 	return ret;
+}
+
+/* Cpus_allowed_list of thread @tid of this process; 0 or -1. */
+static inline int iowq_task_cpus(pid_t tid, cpu_set_t *set)
+{
+	char path[64], val[256];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	if (iowq_proc_value(path, "Cpus_allowed_list", val, sizeof(val)))
+		return -1;
+	return iowq_parse_cpulist(val, set);
 }
 
 static inline int iowq_nr_nodes(void)
