@@ -758,6 +758,120 @@ TEST_F_TIMEOUT(exit, exec_exit_during_cpu_hotplug, 300)
 	ASSERT_EQ(HP_ROUNDS, round);
 }
 
+/*
+ * Child of exec_exit_with_cpu_half_down: async NOPs run by workers bound to
+ * CPU @cpu; once they are done, tell the parent, wait for its go, then exec
+ * (@exec) or exit.
+ */
+static void half_down_child(bool exec, int cpu, int ready_fd, int go_fd)
+{
+	static struct iowq_cq cq;
+	struct io_uring ring;
+	cpu_set_t mask;
+	char c;
+	int i;
+
+	CPU_ZERO(&mask);
+	CPU_SET(cpu, &mask);
+	if (iowq_pin_cpu(cpu) || io_uring_queue_init(64, &ring, 0))
+		_exit(10);
+	if (io_uring_register_iowq_aff(&ring, sizeof(mask), &mask))
+		_exit(11);
+	for (i = 0; i < 8; i++)
+		iowq_prep_nop(&ring, i, IOSQE_ASYNC);
+	if (io_uring_submit(&ring) != 8 || iowq_reap(&ring, &cq, 8, 20) != 8 ||
+	    cq.bad)
+		_exit(12);
+	for (i = 0; i < 8; i++)
+		if (cq.res[i])
+			_exit(13);
+	/* the workers drop their last references after posting the CQEs */
+	iowq_sleep(0.2);
+	if (write(ready_fd, "r", 1) != 1 || read(go_fd, &c, 1) != 1)
+		_exit(14);
+	if (exec)
+		execl("/bin/true", "true", (char *)NULL);
+	_exit(exec ? 15 : 0);
+}
+
+/*
+ * A task's requests in flight are a per-CPU count (a percpu_counter), which
+ * exec waits to see reach zero.  A CPU going down leaves cpu_online_mask
+ * before its part of the count is folded into the total: a sum taken in
+ * between misses it.  Here CPU 1 is held in between (its teardown stopped
+ * at the hotplug state right above the fold, "lib/percpu_cnt:dead") while
+ * a process whose requests were completed on CPU 1 execs, then exits: each
+ * must finish within 10 s.  An exec that misses CPU 1's part waits for
+ * completions that already happened, for ever.
+ */
+TEST_F_TIMEOUT(exit, exec_exit_with_cpu_half_down, 120)
+{
+	int fold, half, online, round;
+
+	if (geteuid())
+		SKIP(return, "needs root");
+	if (sysconf(_SC_NPROCESSORS_CONF) < 2 || !iowq_cpu_hotpluggable(HP_CPU))
+		SKIP(return, "CPU %d cannot be taken offline", HP_CPU);
+	if (access("/bin/true", X_OK))
+		SKIP(return, "no /bin/true");
+	fold = iowq_cpuhp_state("lib/percpu_cnt:dead", false);
+	half = iowq_cpuhp_state("lib/percpu_cnt:dead", true);
+	online = iowq_cpuhp_state("online", false);
+	ASSERT_LT(0, fold);
+	ASSERT_LT(fold, half);
+	ASSERT_LT(half, online);
+	for (round = 0; round < 2; round++) {
+		int ready[2], go[2], ret, status;
+		bool exec = round == 0;
+		pid_t pid;
+		char c;
+
+		ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+		ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+		pid = fork();
+		if (!pid) {
+			close(ready[0]);
+			close(go[1]);
+			half_down_child(exec, HP_CPU, ready[1], go[0]);
+		}
+		close(ready[1]);
+		close(go[0]);
+		ret = read(ready[0], &c, 1);
+		if (ret != 1) {
+			iowq_waitpid(pid, 10);
+			close(ready[0]);
+			close(go[1]);
+			ASSERT_EQ(1, ret);
+		}
+		ret = iowq_cpu_set_target(HP_CPU, half);
+		if (ret) {
+			iowq_waitpid(pid, 0);
+			close(ready[0]);
+			close(go[1]);
+			if (ret == -EINVAL)
+				SKIP(return, "no partial CPU hotplug (CONFIG_CPU_HOTPLUG_STATE_CONTROL)");
+			ASSERT_EQ(0, ret);
+		}
+		ASSERT_EQ(1, write(go[1], "g", 1));
+		status = iowq_wait_child(pid, 10);
+		if (status == -ETIMEDOUT) {
+			TH_LOG("round %d: the child did not %s in 10 s with CPU %d at state %d",
+			       round, exec ? "exec" : "exit", HP_CPU, half);
+			iowq_dump_task(pid);
+		}
+		ret = iowq_cpu_set_target(HP_CPU, online);
+		if (status == -ETIMEDOUT) {
+			/* with CPU 1 back, the sum is right: a kill ends the wait */
+			kill(pid, SIGKILL);
+			iowq_waitpid(pid, 20);
+		}
+		close(ready[0]);
+		close(go[1]);
+		ASSERT_EQ(0, ret);
+		ASSERT_EQ(0, status);
+	}
+}
+
 struct sharer {
 	struct io_uring *ring;
 	pthread_mutex_t *lock;

@@ -855,6 +855,60 @@ static inline int iowq_cpu_set_online(int cpu, bool on)
 	return ret;
 }
 
+/*
+ * The number of the CPU hotplug state called @name, from
+ * /sys/devices/system/cpu/hotplug/states; -1 if there is none.  With
+ * @after set: the first state listed after @name instead.
+ */
+static inline int iowq_cpuhp_state(const char *name, bool after)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/hotplug/states", "r");
+	char line[128], found[96];
+	int nr, ret = -1;
+	bool seen = false;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%d: %95s", &nr, found) != 2)
+			continue;
+		if (seen) {
+			ret = nr;
+			break;
+		}
+		if (!strcmp(found, name)) {
+			if (!after) {
+				ret = nr;
+				break;
+			}
+			seen = true;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * Take CPU @cpu up or down to hotplug state @state (a partial hotplug: needs
+ * CONFIG_CPU_HOTPLUG_STATE_CONTROL for a state other than offline and
+ * online); 0 or -errno.
+ */
+static inline int iowq_cpu_set_target(int cpu, int state)
+{
+	char path[64], buf[16];
+	int fd, len, ret;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/hotplug/target",
+		 cpu);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%d", state);
+	ret = write(fd, buf, len) == len ? 0 : -errno;
+	close(fd);
+	return ret;
+}
+
 /* pthread_join with a deadline; 0 or -ETIMEDOUT. */
 static inline int iowq_join(pthread_t t, double secs)
 {
