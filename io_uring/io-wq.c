@@ -86,6 +86,15 @@ enum {
 	IO_WORKER_INTENSIVE,	/* long in one item: no longer in nr_running */
 };
 
+/* Why a worker exits (io_worker_exit_reason(), the io_wq_worker_exit event). */
+enum io_wq_exit_reason {
+	IO_WQ_EXIT_IDLE,	/* idle timeout, not the last worker */
+	IO_WQ_EXIT_UNUSED,	/* the owner has no ring left */
+	IO_WQ_EXIT_LIMIT,	/* above the account's limit */
+	IO_WQ_EXIT_EXIT,	/* the io-wq is exiting */
+	IO_WQ_EXIT_SIGNAL,	/* fatal signal */
+};
+
 struct io_wqe;
 
 struct io_worker {
@@ -756,22 +765,6 @@ static bool io_worker_prepare_exit_work(struct io_wq_work *work)
 	return false;
 }
 
-/*
- * Run @work and the rest of its chain.  Work linked to an item runs next
- * here, unless the chain goes on or it is hashed: then it is queued.  Either
- * way it is visible to cancellation before the item is freed.
- *
- * The chain is the worker's next_work, which changes under worker->lock
- * only: cancellation takes matching items out of it.  Once do_work() has
- * returned, the item is no longer cur_work (cancelling it is the business
- * of its other owners, e.g. poll) and is never read again but for
- * put_work() and free_work().  A cancel signal sent for an item is cleared
- * once the next one is current, before the next one starts.
- *
- * The hash key of a chain is released as soon as its last hashed item is
- * done: before the work linked to it, which may block for ever (a read of
- * an empty pipe), and before task_work, which may block too (a final fput).
- */
 /* Does @worker have more work to run now: its chain, or its queue? */
 static bool io_worker_has_more(struct io_worker *worker)
 {
@@ -855,6 +848,22 @@ static void io_worker_run_end(struct io_worker *worker)
 		atomic_inc(&worker->acct->nr_running);
 }
 
+/*
+ * Run @work and the rest of its chain.  Work linked to an item runs next
+ * here, unless the chain goes on or it is hashed: then it is queued.  Either
+ * way it is visible to cancellation before the item is freed.
+ *
+ * The chain is the worker's next_work, which changes under worker->lock
+ * only: cancellation takes matching items out of it.  Once do_work() has
+ * returned, the item is no longer cur_work (cancelling it is the business
+ * of its other owners, e.g. poll) and is never read again but for
+ * put_work() and free_work().  A cancel signal sent for an item is cleared
+ * once the next one is current, before the next one starts.
+ *
+ * The hash key of a chain is released as soon as its last hashed item is
+ * done: before the work linked to it, which may block for ever (a read of
+ * an empty pipe), and before task_work, which may block too (a final fput).
+ */
 static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *work)
 {
 	struct io_wqe_acct *acct = worker->acct;

@@ -10,7 +10,8 @@
  * Documentation/io_uring/io-wq.rst describes each event with an example.
  *
  * Only io-wq.c includes this header, after the definitions of its
- * structures: the events take them and fill their fields themselves.
+ * structures and of enum io_wq_exit_reason: the events take them and fill
+ * their fields themselves.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM io_wq
@@ -26,19 +27,7 @@ struct io_wqe;
 struct io_wqe_acct;
 struct io_worker;
 
-#ifndef _TRACE_IO_WQ_CONSTANTS
-#define _TRACE_IO_WQ_CONSTANTS
-/* why a worker exits (io_wq_worker_exit) */
-enum io_wq_exit_reason {
-	IO_WQ_EXIT_IDLE,	/* idle timeout, not the last worker */
-	IO_WQ_EXIT_UNUSED,	/* the owner has no ring left */
-	IO_WQ_EXIT_LIMIT,	/* above the account's limit */
-	IO_WQ_EXIT_EXIT,	/* the io-wq is exiting */
-	IO_WQ_EXIT_SIGNAL,	/* fatal signal */
-};
-#endif
-
-/* the format files show the values, which tools can decode */
+/* enum io_wq_exit_reason: the format files show the values, decoded */
 TRACE_DEFINE_ENUM(IO_WQ_EXIT_IDLE);
 TRACE_DEFINE_ENUM(IO_WQ_EXIT_UNUSED);
 TRACE_DEFINE_ENUM(IO_WQ_EXIT_LIMIT);

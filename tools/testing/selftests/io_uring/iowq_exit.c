@@ -849,7 +849,8 @@ TEST_F_TIMEOUT(exit, exec_exit_with_cpu_half_down, 120)
 			close(ready[0]);
 			close(go[1]);
 			if (ret == -EINVAL)
-				SKIP(return, "no partial CPU hotplug (CONFIG_CPU_HOTPLUG_STATE_CONTROL)");
+				SKIP(return, "no partial CPU hotplug (%s)",
+				     "CONFIG_CPU_HOTPLUG_STATE_CONTROL");
 			ASSERT_EQ(0, ret);
 		}
 		ASSERT_EQ(1, write(go[1], "g", 1));
