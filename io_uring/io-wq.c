@@ -15,7 +15,6 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/rculist.h>
-#include <linux/rculist_nulls.h>
 #include <linux/cpu.h>
 #include <linux/cpuset.h>
 #include <linux/task_work.h>
@@ -80,7 +79,10 @@ enum {
 	IO_WORKER_F_RUNNING	= 2,	/* counted in acct->nr_running */
 };
 
-/* io_worker->state */
+/*
+ * io_worker->state: FREE changes under acct->lock only, but the tick sets
+ * INTENSIVE without it, hence atomic bit operations on the word.
+ */
 enum {
 	IO_WORKER_FREE,		/* idle on the free list, not claimed yet */
 	IO_WORKER_INTENSIVE,	/* long in one item: no longer in nr_running */
@@ -121,7 +123,7 @@ struct io_worker {
 	 * sleeps on PREEMPT_RT); an irq_work without IRQ_WORK_HARD_IRQ may.
 	 */
 	struct irq_work wake_work;
-	struct hlist_nulls_node free_node;	/* L, R */
+	struct hlist_node free_node;		/* L, R */
 	struct list_head all_node;		/* M, R */
 	raw_spinlock_t lock;
 	/* work being run, and the rest of its hashed chain (linked by ->list) */
@@ -151,7 +153,7 @@ struct io_wqe_acct {
 	struct io_wq_work_list work_list;	/* L */
 	/* last queued item of each hash key's chain */
 	struct io_wq_work *hash_tail[IO_WQ_NR_HASH_BUCKETS];	/* L */
-	struct hlist_nulls_head free_list;	/* L, R */
+	struct hlist_head free_list;		/* L, R */
 	struct list_head all_list;		/* M, R */
 	unsigned int nr_workers;		/* L: alive + reserved */
 	unsigned int nr_reserved;		/* L: reserved, not created */
@@ -184,8 +186,8 @@ struct io_wqe_acct {
 	struct work_struct intensive_work;
 	struct callback_head create_cb;		/* C */
 	struct delayed_work retry_work;		/* C */
-	unsigned int create_retries;		/* C: failed attempts in a row */
-	unsigned int create_fails;		/* C: of which not due to signals */
+	unsigned int create_retries;		/* O: failed attempts in a row */
+	unsigned int create_fails;		/* O: of which not due to signals */
 	unsigned long nr_create_retried;	/* C, READ_ONCE */
 	/* L: taken off a queue or chain, or run with a cancel request */
 	unsigned long nr_cancelled;
@@ -403,12 +405,11 @@ static void io_acct_kick(struct io_wqe_acct *acct, struct io_acct_kick *k)
  */
 static bool io_acct_claim_free(struct io_wqe_acct *acct, struct io_acct_kick *k)
 {
-	struct hlist_nulls_node *n;
 	struct io_worker *worker;
 
 	lockdep_assert_held(&acct->lock);
 
-	hlist_nulls_for_each_entry(worker, n, &acct->free_list, free_node) {
+	hlist_for_each_entry(worker, &acct->free_list, free_node) {
 		if (test_and_clear_bit(IO_WORKER_FREE, &worker->state)) {
 			atomic_inc(&acct->nr_running);
 			acct->nr_coming++;
@@ -1079,7 +1080,7 @@ static bool io_worker_wait(struct io_worker *worker, bool ran)
 		return false;
 	}
 	set_bit(IO_WORKER_FREE, &worker->state);
-	hlist_nulls_add_head_rcu(&worker->free_node, &acct->free_list);
+	hlist_add_head_rcu(&worker->free_node, &acct->free_list);
 	set_current_state(TASK_INTERRUPTIBLE);
 	raw_spin_unlock(&acct->lock);
 
@@ -1088,7 +1089,7 @@ static bool io_worker_wait(struct io_worker *worker, bool ran)
 
 	raw_spin_lock(&acct->lock);
 	claimed = !test_and_clear_bit(IO_WORKER_FREE, &worker->state);
-	hlist_nulls_del_init_rcu(&worker->free_node);
+	hlist_del_init_rcu(&worker->free_node);
 	worker->flags = IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING;
 	/* a claimer counted us already, as running and as coming */
 	if (claimed) {
@@ -1800,7 +1801,6 @@ void io_wq_set_unused(struct io_wq *wq, bool unused)
 	for_each_node(node) {
 		for (i = 0; i < IO_WQ_ACCT_NR; i++) {
 			struct io_wqe_acct *acct = &wq->wqes[node]->acct[i];
-			struct hlist_nulls_node *n;
 			struct io_worker *worker;
 
 			/*
@@ -1811,9 +1811,8 @@ void io_wq_set_unused(struct io_wq *wq, bool unused)
 			raw_spin_lock(&acct->lock);
 			raw_spin_unlock(&acct->lock);
 			rcu_read_lock();
-			hlist_nulls_for_each_entry_rcu(worker, n,
-						       &acct->free_list,
-						       free_node)
+			hlist_for_each_entry_rcu(worker, &acct->free_list,
+						 free_node)
 				wake_up_process(worker->task);
 			rcu_read_unlock();
 		}
@@ -1896,7 +1895,7 @@ static void io_acct_init(struct io_wqe_acct *acct, struct io_wqe *wqe,
 	acct->max_workers = max_workers;
 	raw_spin_lock_init(&acct->lock);
 	INIT_WQ_LIST(&acct->work_list);
-	INIT_HLIST_NULLS_HEAD(&acct->free_list, 0);
+	INIT_HLIST_HEAD(&acct->free_list);
 	INIT_LIST_HEAD(&acct->all_list);
 	atomic_set(&acct->nr_running, 0);
 	init_waitqueue_func_entry(&acct->stall_wait, io_acct_stall_wake);
@@ -2089,14 +2088,12 @@ void io_wq_show_fdinfo(struct seq_file *m, struct io_wq *wq)
 			struct io_wqe_acct *acct = &wq->wqes[node]->acct[i];
 			unsigned int alive, idle = 0, limit, queued;
 			unsigned long c[9];
-			struct hlist_nulls_node *n;
 			struct io_worker *worker;
 			bool stalled;
 			int running;
 
 			raw_spin_lock(&acct->lock);
-			hlist_nulls_for_each_entry(worker, n, &acct->free_list,
-						   free_node)
+			hlist_for_each_entry(worker, &acct->free_list, free_node)
 				idle += test_bit(IO_WORKER_FREE, &worker->state);
 			alive = acct->nr_workers - acct->nr_reserved;
 			running = atomic_read(&acct->nr_running) -
