@@ -64,11 +64,11 @@ VM = python3 harness/vm.py --kernel $(BZIMAGE) --variant $(VARIANT) \
 # Debian packages the project needs (command or file that proves each).
 PKGS := linux-source-6.1 qemu-system-x86 liburing-dev busybox-static bc \
 	flex bison libelf-dev libssl-dev cpio ccache xz-utils python3 gcc \
-	make file patch sparse gnuplot-nox fio dpkg-dev g++ git \
+	make file patch sparse gnuplot-nox fio dpkg-dev g++ git rsync \
 	python3-sphinx python3-sphinx-rtd-theme graphviz
 
 .NOTPARALLEL:
-.PHONY: help deps kernel source initramfs run test test-topologies stress bench shell check patches \
+.PHONY: help deps kernel source initramfs run test kselftest test-topologies stress bench shell check patches \
 	patches-check mutants clean distclean
 
 help:
@@ -79,6 +79,8 @@ help:
 	@echo "                   liburing's regression suite (LIBURING=0: not it)"
 	@echo "  make test-topologies  the selftests at SMP:NODES 2:1 2:2 4:2 4:4 8:2"
 	@echo "                   (TOPOLOGIES=; LIBURING=1: with liburing's tests)"
+	@echo "  make kselftest   boot, run the selftests as kselftest installs them, with"
+	@echo "                   its runner (run_kselftest.sh); fails on a 'not ok' program"
 	@echo "  make stress      boot, run the stress program (SECONDS=, SEED=)"
 	@echo "  make bench       io-wq against stock 6.1, side by side: timed boots and"
 	@echo "                   instructions per operation (BENCH=, BOOTS=, COST_BOOTS=)"
@@ -133,6 +135,13 @@ run: deps kernel initramfs
 test: deps kernel initramfs
 	@echo "==> testing $(KNAME) (serial log: $(B)/logs/test-$(KNAME).log)"
 	@$(VM) --initrd $(TEST_INITRD) --log $(B)/logs/test-$(KNAME).log test
+
+# The suite as kselftest installs and runs it: run_kselftest.sh in the guest.
+kselftest: deps kernel
+	@harness/initramfs.sh kselftest
+	@echo "==> kselftest's runner on $(KNAME) (serial log: $(B)/logs/kselftest-$(KNAME).log)"
+	@$(VM) --initrd $(B)/initramfs-kselftest.cpio --log $(B)/logs/kselftest-$(KNAME).log \
+		--timeout $$(( $(TIMEOUT) + 1800 )) kselftest
 
 # The selftests on every topology the harness offers (SMP:NODES each), one
 # boot each, with a summary line per topology at the end.  liburing's tests

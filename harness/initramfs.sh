@@ -13,6 +13,11 @@
 #
 # "initramfs.sh liburing" likewise writes initramfs-liburing.cpio for
 # `make test` (LIBURING=1) and `make shell`: with liburing's tests.
+#
+# "initramfs.sh kselftest" writes initramfs-kselftest.cpio for `make
+# kselftest`: the suite as kselftest installs it (make -C
+# tools/testing/selftests TARGETS=io_uring install: run_kselftest.sh, the
+# runner, the programs with their settings) in /kselftest.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -83,6 +88,20 @@ if [ "${1:-}" = liburing ]; then
 	cat "$OUT" "$LOUT" > "$B/initramfs-liburing.cpio.tmp"
 	mv "$B/initramfs-liburing.cpio.tmp" "$B/initramfs-liburing.cpio"
 	echo "==> initramfs $B/initramfs-liburing.cpio: the above + $(ls "$B"/liburing/bin/*.t | wc -l) liburing tests, $(du -h "$B/initramfs-liburing.cpio" | cut -f1)"
+	exit 0
+fi
+
+if [ "${1:-}" = kselftest ]; then
+	command -v rsync >/dev/null || die "rsync missing (kselftest's install uses it): run 'make deps'"
+	KROOT=$B/initramfs/kselftest
+	KOUT=$B/initramfs-kselftest-tests.cpio
+	rm -rf "$KROOT"
+	make -s -C "$SRC/tools/testing/selftests" TARGETS=io_uring O="$B/kselftest" \
+		INSTALL_PATH="$KROOT/kselftest" install >/dev/null
+	(cd "$KROOT" && find . ! -name . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$KOUT"
+	cat "$OUT" "$KOUT" > "$B/initramfs-kselftest.cpio.tmp"
+	mv "$B/initramfs-kselftest.cpio.tmp" "$B/initramfs-kselftest.cpio"
+	echo "==> initramfs $B/initramfs-kselftest.cpio: the above + kselftest's install of TARGETS=io_uring, $(du -h "$B/initramfs-kselftest.cpio" | cut -f1)"
 	exit 0
 fi
 

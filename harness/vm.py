@@ -228,6 +228,11 @@ class Judge:
         failed_case = False
         for m, run in self.cur_tap:
             case = m.group(2).strip() or run or ""
+            if not case and m.group(4) and m.group(5):
+                # kselftest.h's ksft_test_result_skip(): "ok N # SKIP name: why"
+                case, _, why = m.group(5).strip().partition(": ")
+                self.report("SKIP", f"{name}.{case}", why)
+                continue
             if not case or case.startswith("# "):
                 continue
             if m.group(4) and m.group(4).upper() == "SKIP":
@@ -286,7 +291,7 @@ def guest_problems(judge, why, qemu_rc):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["run", "test", "stress", "bench", "shell"])
+    p.add_argument("mode", choices=["run", "test", "stress", "bench", "kselftest", "shell"])
     p.add_argument("--kernel", required=True)
     p.add_argument("--initrd", required=True)
     p.add_argument("--log", required=True)
@@ -328,7 +333,7 @@ def main():
                 if line.strip() and not line.startswith("#"):
                     case, _, why = line.strip().partition("\t")
                     known[case] = (label or "known failure", why.strip())
-    judge = Judge(a.verbose or a.mode in ("run", "stress", "bench"), known)
+    judge = Judge(a.verbose or a.mode in ("run", "stress", "bench", "kselftest"), known)
     t0 = time.monotonic()
     stdin = None if a.mode == "shell" else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, stdin=stdin)

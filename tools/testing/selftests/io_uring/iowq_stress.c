@@ -72,8 +72,8 @@
  * among appends submitted from the same node; auto (the default) picks
  * task when the kernel log shows our io-wq's banner.
  *
- * Output: TAP (kselftest style) with "# " progress lines every 10 s; exit
- * status 0 pass, 1 fail.
+ * Output: TAP (kselftest.h) with "# " progress lines every 10 s; exit
+ * status KSFT_PASS or KSFT_FAIL.
  *
  * A broken time bound (a child, a thread or the hotplug process that does
  * not end, a request that does not complete) is explained by a dump on
@@ -95,10 +95,8 @@
 #include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include "../kselftest.h"
 #include "iowq_util.h"
-
-#define KSFT_PASS	0
-#define KSFT_FAIL	1
 
 #define MAX_SLOTS	16
 #define MAX_RINGS	256
@@ -3585,10 +3583,13 @@ static int repro_cancel_chain(void)
 	pid_t pid;
 	char c;
 
-	printf("TAP version 13\n1..1\n");
+	ksft_print_header();
+	ksft_set_plan(1);
 	fflush(stdout);
-	if (nr_cpus_conf < 2 || pipe(st) || pipe(p))
-		return printf("ok 1 repro-cancel-chain # SKIP needs 2 CPUs\n"), 4;
+	if (nr_cpus_conf < 2 || pipe(st) || pipe(p)) {
+		ksft_test_result_skip("repro-cancel-chain: needs 2 CPUs\n");
+		return KSFT_SKIP;
+	}
 	iowq_pin_cpu(0);
 	pid = fork();
 	if (!pid) {
@@ -3647,9 +3648,11 @@ static int repro_cancel_chain(void)
 		_exit(0);
 	}
 	close(st[1]);
-	if (read(st[0], &c, 1) != 1)
-		return printf("not ok 1 repro-cancel-chain: setup failed (status %#x)\n",
-			      iowq_waitpid(pid, 10)), 1;
+	if (read(st[0], &c, 1) != 1) {
+		ksft_test_result_fail("repro-cancel-chain: setup failed (status %#x)\n",
+				      iowq_waitpid(pid, 10));
+		return KSFT_FAIL;
+	}
 	t0 = iowq_now();
 	pfd.fd = st[0];
 	pfd.events = POLLIN;
@@ -3657,16 +3660,18 @@ static int repro_cancel_chain(void)
 	if (poll(&pfd, 1, 5000) == 0)
 		spun = iowq_now() - t0;
 	if (write(p[1], "x", 1) != 1)
-		return 1;
+		return KSFT_FAIL;
 	ret = read(st[0], &res, sizeof(res));
 	if (write(p[1], "x", 1) != 1)	/* if the splice took the first */
-		return 1;
+		return KSFT_FAIL;
 	if (read(st[0], ares, sizeof(ares)) != sizeof(ares))
 		ret = 0;
 	iowq_waitpid(pid, 10);
-	if (ret != sizeof(res))
-		return printf("not ok 1 repro-cancel-chain: the child failed\n"), 1;
-	printf("# cancel: %d, appends: %d %d\n", res, ares[0], ares[1]);
+	if (ret != sizeof(res)) {
+		ksft_test_result_fail("repro-cancel-chain: the child failed\n");
+		return KSFT_FAIL;
+	}
+	ksft_print_msg("cancel: %d, appends: %d %d\n", res, ares[0], ares[1]);
 	/*
 	 * Both cancelled (6.1 counts rounds, not requests: 0..2), or none if
 	 * the appends ran (a kernel where the splice does not block).
@@ -3678,11 +3683,11 @@ static int repro_cancel_chain(void)
 			"# IORING_OP_ASYNC_CANCEL (fd, CANCEL_ALL) of 2 appends queued behind a blocked splice of the same file: %s, result %d (want 0..2 at once, the appends -ECANCELED)\n",
 			spun ? "did not complete until the splice was released 5 s later" :
 			"completed", res);
-		printf("not ok 1 repro-cancel-chain\n");
-		return 1;
+		ksft_test_result_fail("repro-cancel-chain\n");
+		return KSFT_FAIL;
 	}
-	printf("ok 1 repro-cancel-chain: cancel returned %d at once\n", res);
-	return 0;
+	ksft_test_result_pass("repro-cancel-chain: cancel returned %d at once\n", res);
+	return KSFT_PASS;
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -3991,7 +3996,8 @@ int main(int argc, char **argv)
 		"# iowq_stress: seed=%llu seconds=%g (rerun: iowq_stress --seed %llu --seconds %g)\n",
 		(unsigned long long)opt.seed, opt.seconds, (unsigned long long)opt.seed,
 		opt.seconds);
-	printf("TAP version 13\n1..5\n");
+	ksft_print_header();
+	ksft_set_plan(5);
 	fflush(stdout);
 
 	setrlimit(RLIMIT_NOFILE, &rl);
@@ -4118,7 +4124,7 @@ int main(int argc, char **argv)
 				      atomic_load(&s->tid), i, opt.hang + 15);
 			dump_stuck(getpid(), atomic_load(&s->tid), "thread %d did not stop",
 				   atomic_load(&s->tid));
-			printf("not ok 1 cqe: stopping the threads hung\n");
+			ksft_test_result_fail("cqe: stopping the threads hung\n");
 			printf("# seed=%llu: FAIL\n", (unsigned long long)opt.seed);
 			fflush(stdout);
 			_exit(KSFT_FAIL);
@@ -4140,7 +4146,7 @@ int main(int argc, char **argv)
 		if (iowq_join(live.th, live.bound + 2 * opt.hang + 10)) {
 			violation_cat(V_LIVE, "the liveness thread did not end");
 			dump_stuck(getpid(), tid, "the liveness thread did not end");
-			printf("not ok 5 liveness: ending the liveness thread hung\n");
+			ksft_test_result_fail("liveness: ending the liveness thread hung\n");
 			printf("# seed=%llu: FAIL\n", (unsigned long long)opt.seed);
 			fflush(stdout);
 			_exit(KSFT_FAIL);
@@ -4156,7 +4162,7 @@ int main(int argc, char **argv)
 	if (iowq_join(closer, 2 * opt.hang + 10)) {
 		violation("closing the rings hung");
 		dump_stuck(getpid(), 0, "closing the rings hung");
-		printf("not ok 1 cqe: closing the rings hung\n");
+		ksft_test_result_fail("cqe: closing the rings hung\n");
 		fflush(stdout);
 		_exit(KSFT_FAIL);
 	}
@@ -4217,26 +4223,27 @@ int main(int argc, char **argv)
 		say(" cancelled %ld\n", canc);
 	}
 
-	printf("%s 1 cqe: every SQE one CQE, plausible results (%ld violations)\n",
-	       v_cqe ? "not ok" : "ok", v_cqe);
-	fprintf(stdout,
-		"%s 2 order: appends and linked chains in order, exactly the completed ones (%ld violations)\n",
-		v_order ? "not ok" : "ok", v_order);
-	fprintf(stdout,
-		"%s 3 exit: workers gone after their threads, children ended in time (%ld violations)\n",
-		v_exit ? "not ok" : "ok", v_exit);
+	ksft_test_result(!v_cqe,
+			 "cqe: every SQE one CQE, plausible results (%ld violations)\n",
+			 v_cqe);
+	ksft_test_result(!v_order,
+			 "order: appends and linked chains in order, exactly the completed ones (%ld violations)\n",
+			 v_order);
+	ksft_test_result(!v_exit,
+			 "exit: workers gone after their threads, children ended in time (%ld violations)\n",
+			 v_exit);
 	if (hp_skip)
-		printf("ok 4 hotplug # SKIP %s\n", hp_skip);
+		ksft_test_result_skip("hotplug: %s\n", hp_skip);
 	else
-		fprintf(stdout,
-			"%s 4 hotplug: CPU %d taken offline by a second process, online at the end (%ld violations)\n",
-			v_hp ? "not ok" : "ok", HOTPLUG_CPU, v_hp);
+		ksft_test_result(!v_hp,
+				 "hotplug: CPU %d taken offline by a second process, online at the end (%ld violations)\n",
+				 HOTPLUG_CPU, v_hp);
 	if (opt.liveness)
-		fprintf(stdout,
-			"%s 5 liveness: writes, linked write-fsync-read chains, async NOPs within %.1f s while other work blocks until the end (%ld violations)\n",
-			v_live ? "not ok" : "ok", live.bound, v_live);
+		ksft_test_result(!v_live,
+				 "liveness: writes, linked write-fsync-read chains, async NOPs within %.1f s while other work blocks until the end (%ld violations)\n",
+				 live.bound, v_live);
 	else
-		printf("ok 5 liveness # SKIP disabled by --no-liveness\n");
+		ksft_test_result_skip("liveness: disabled by --no-liveness\n");
 	n = atomic_load(&nr_violations);
 	printf("# seed=%llu: %s (%d violations)\n", (unsigned long long)opt.seed,
 	       n ? "FAIL" : "PASS", n);
