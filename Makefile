@@ -93,7 +93,8 @@ help:
 	@echo "  make check       checkpatch --strict, kernel-doc, W=1 and sparse on our"
 	@echo "                   io-wq; checkpatch --strict on every patch of the series"
 	@echo "                   (no warning); the docs build with Sphinx without a"
-	@echo "                   warning; every file is placed in the series (series/manifest)"
+	@echo "                   warning; every file is placed in the series (series/manifest);"
+	@echo "                   every mutant still applies to io-wq.c"
 	@echo "  make patches     write the series into build/patches/ (git format-patch"
 	@echo "                   against Linux 6.1.y of linux-source-6.1, with a cover letter)"
 	@echo "  make patches-check  git am the series onto a fresh 6.1.y tree; after each"
@@ -200,6 +201,7 @@ check:
 	@harness/kernel.sh check ours
 	@python3 harness/series.py export $(B)/patches
 	@python3 harness/series.py checkpatch $(B)/patches --tree $(B)/src/ours
+	@python3 harness/mutants.py --check
 	@harness/docs.sh
 
 # Mutation testing (harness/mutants.py): not part of `make test`, too long.

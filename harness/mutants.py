@@ -109,7 +109,21 @@ def main():
                    help="guest: seconds before one selftest program is killed")
     p.add_argument("--no-baseline", action="store_true",
                    help="skip the run of the unmutated io-wq.c")
+    p.add_argument("--check", action="store_true",
+                   help="only check that every mutant applies to io-wq.c (make check)")
     a = p.parse_args()
+    if a.check:
+        with open(IOWQ) as f:
+            text = f.read()
+        ms = parse(a.list)
+        stale = [m for m in ms if m.apply(text) is None]
+        for m in stale:
+            print(f"mutants.py: {m.name}: its '-' lines are not in io-wq.c exactly once: "
+                  f"update {a.list}:{m.line}", file=sys.stderr)
+        if stale:
+            return 1
+        print(f"==> mutants: all {len(ms)} apply to io-wq.c", flush=True)
+        return 0
     b = os.environ.get("B", os.path.join(REPO, "build"))
     mdir = os.path.join(b, "mutants")
     os.makedirs(os.path.join(b, "logs"), exist_ok=True)
