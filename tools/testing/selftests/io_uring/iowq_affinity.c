@@ -231,7 +231,7 @@ static bool all_workers_within(const cpu_set_t *mask, int *nr)
 
 /*
  * Workers running before IOWQ_AFF: ours moves them at once, busy (blocked)
- * ones too, and keeps the last idle one, moved; stock 6.1 does not move
+ * ones too, and keeps the last idle one, moved; 6.1's own io-wq does not move
  * them, but they leave once idle (idle timeout, 5 s), even the last one
  * if it is outside the mask.  So within 20 s every worker is allowed only
  * CPUs of the new mask; new work is then served within the mask.
@@ -314,7 +314,7 @@ TEST_F_TIMEOUT(aff, gained_cpu_starts_worker, 60)
 	if (nr_cpus() < 2)
 		SKIP(return, "needs 2 CPUs");
 	if (!iowq_kernel_is_ours())
-		SKIP(return, "stock 6.1 does not move existing workers");
+		SKIP(return, "6.1's own io-wq does not move existing workers");
 	ASSERT_EQ(0, iowq_pin_cpu(0));
 	ASSERT_EQ(0, sysctl_rw(RT_RUNTIME, rt, sizeof(rt), false));
 	ASSERT_EQ(0, sysctl_rw(RT_RUNTIME, "-1", 0, true));
@@ -422,7 +422,7 @@ static bool workers_can_run(pid_t *tids, int n, const cpu_set_t *online)
 
 /*
  * CPU 1 goes offline while 3 workers started from it are blocked: ours
- * moves them to the node's online CPUs at once (stock 6.1 leaves their
+ * moves them to the node's online CPUs at once (6.1's own io-wq leaves their
  * mask as it is until they wake up on an online CPU), an IOWQ_AFF mask of
  * the offline CPU is refused, new work started meanwhile gets workers on
  * online CPUs, the blocked work completes; back online, new workers for

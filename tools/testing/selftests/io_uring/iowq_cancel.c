@@ -80,7 +80,7 @@ static bool interrupted(int res)
 }
 
 /*
- * With a worker limit set, stock 6.1 may leave its worker idle a while
+ * With a worker limit set, 6.1's own io-wq may leave its worker idle a while
  * beside the queued splice (its wchan says so): there the running-work
  * checks below accept what the request may have been, queued or running.
  */
@@ -301,7 +301,7 @@ TEST_F(cancel, from_worker)
  * once the splice has ended, but 6.1's io_sync_cancel() may miss the
  * wakeup it waits for: the worker posts the completion before it stops
  * running the item, a retry in between finds the item still running, and
- * the call sleeps on until its timeout (-ETIME), on stock 6.1 as on ours
+ * the call sleeps on until its timeout (-ETIME), on 6.1's own io-wq as on ours
  * (about one run in four with two CPUs on one node).  The splice itself
  * must have ended at once either way.
  */
@@ -335,7 +335,7 @@ TEST_F(cancel, sync_running)
  * A splice into file F and three writes to F, submitted together: one
  * worker takes them as one hashed chain and blocks in the splice.  A
  * cancel of the second write finds it in that worker's chain: ours takes
- * it out at once (0), stock 6.1 marks it (-EALREADY); either way it ends
+ * it out at once (0), 6.1's own io-wq marks it (-EALREADY); either way it ends
  * -ECANCELED and the other two run, after the splice, in order.
  */
 TEST_F(cancel, item_of_held_chain)

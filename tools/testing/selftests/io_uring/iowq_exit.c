@@ -97,7 +97,7 @@ TEST_F_TIMEOUT(exit, close_ring_with_blocked, 120)
 	/* the ring's exit work ends them all: no splice waits on the pipe */
 	ASSERT_TRUE(no_reader_left(&self->p[0], 20));
 	/*
-	 * and the workers go: the task has no ring left (on stock 6.1 the
+	 * and the workers go: the task has no ring left (on 6.1's own io-wq the
 	 * last one of the account stays until the task exits)
 	 */
 	ASSERT_GE(1, iowq_wait_workers(0, 0, 1, 20));
@@ -235,7 +235,7 @@ static void *queued_exit_fn(void *arg)
 
 /*
  * A thread exits with bound and unbound work running (blocked) and queued.
- * As on stock 6.1, the work belongs to the ring, not to the thread: every
+ * As on 6.1's own io-wq, the work belongs to the ring, not to the thread: every
  * queued buffered write still lands (liburing's thread-exit test checks
  * the same), the blocked FIFO open is interrupted, the blocked splice is
  * interrupted and the queued ones are cancelled, and all that is prompt.
@@ -261,8 +261,9 @@ TEST_F_TIMEOUT(exit, thread_exit_runs_queued_bound, 60)
 	ASSERT_EQ(n, q.submitted);
 	ASSERT_EQ(2, q.workers);
 	/*
-	 * With worker limits set, stock 6.1 may leave its two workers idle
-	 * beside the queued work: there, the first items need not be running.
+	 * With worker limits set, 6.1's own io-wq may leave its two workers
+	 * idle beside the queued work: there, the first items need not be
+	 * running.
 	 */
 	if (iowq_kernel_is_ours())
 		ASSERT_EQ(2, q.blocked);

@@ -51,7 +51,7 @@ FIXTURE_TEARDOWN(fdinfo)
 }
 
 /* Stock 6.1's fdinfo has no io-wq lines: the tests skip there. */
-#define NO_STATS	"fdinfo has no io-wq lines (stock 6.1)"
+#define NO_STATS	"fdinfo has no io-wq lines (6.1's own io-wq)"
 
 /*
  * Three splices from empty pipes: three unbound workers on the submitter's

@@ -528,7 +528,7 @@ TEST_F_TIMEOUT(hash, other_io_wq_resumes_at_key_release, 60)
  * first completes, behind the key's chain.  A splice into the file from an
  * empty pipe holds the key first, so that appends A (linked to B), B and C
  * are all queued before any runs: once the pipe is fed, the file reads
- * S, A, C, B.  As on stock 6.1.
+ * S, A, C, B.  As on 6.1's own io-wq.
  */
 TEST_F_TIMEOUT(hash, linked_hashed_work_requeued_behind_key, 60)
 {

@@ -661,7 +661,7 @@ static void *vforker_fn(void *arg)
  * gives -ERESTARTNOINTR) is retried, not given up.  Made deterministic: the
  * creation is queued as task_work while its task sleeps in vfork() with a
  * signal already pending, so it runs with the signal pending; the queued
- * splice must still get a worker.  Our io-wq only: stock 6.1 starts no
+ * splice must still get a worker.  Our io-wq only: 6.1's own io-wq starts no
  * worker when a limit is raised.
  */
 TEST_F_TIMEOUT(limits, creation_retried_after_signal, 60)
@@ -676,7 +676,7 @@ TEST_F_TIMEOUT(limits, creation_retried_after_signal, 60)
 	char c;
 
 	if (!iowq_kernel_is_ours())
-		SKIP(return, "stock 6.1 starts no worker on a raised limit");
+		SKIP(return, "6.1's own io-wq starts no worker on a raised limit");
 	ASSERT_EQ(0, iowq_pipes_open(self->p, 2));
 	self->nr_pipes = 2;
 	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
@@ -810,7 +810,8 @@ TEST_F_TIMEOUT(limits, sqpoll_ring, 60)
  * the limit to 3 starts two more workers for them at once; lowered to 1
  * again while all three are blocked, the two surplus workers exit as soon
  * as their work is done, well before the idle timeout (5 s).  Our io-wq
- * only: stock 6.1 neither starts nor retires workers when a limit changes.
+ * only: 6.1's own io-wq neither starts nor retires workers when a limit
+ * changes.
  */
 TEST_F_TIMEOUT(limits, limit_changed_with_work_queued, 60)
 {
@@ -818,7 +819,7 @@ TEST_F_TIMEOUT(limits, limit_changed_with_work_queued, 60)
 	int i;
 
 	if (!iowq_kernel_is_ours())
-		SKIP(return, "stock 6.1 starts and retires no worker on a new limit");
+		SKIP(return, "6.1's own io-wq starts and retires no worker on a new limit");
 
 	ASSERT_EQ(0, iowq_pipes_open(self->p, 3));
 	self->nr_pipes = 3;

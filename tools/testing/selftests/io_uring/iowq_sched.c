@@ -434,7 +434,7 @@ static long bound_created(struct io_uring *ring)
  * - while a splice into the file from an empty pipe holds the key (on an
  *   idle worker), 8 appends to the file start no worker either, and they
  *   land after the splice's data.
- * Our io-wq only: stock 6.1 creates a worker at every IOSQE_ASYNC punt
+ * Our io-wq only: 6.1's own io-wq creates a worker at every IOSQE_ASYNC punt
  * that finds no idle one.
  */
 TEST_F_TIMEOUT(sched, workers_only_for_runnable_work, 90)
@@ -447,7 +447,7 @@ TEST_F_TIMEOUT(sched, workers_only_for_runnable_work, 90)
 	long created;
 
 	if (!iowq_kernel_is_ours())
-		SKIP(return, "stock 6.1 starts a worker per IOSQE_ASYNC punt");
+		SKIP(return, "6.1's own io-wq starts a worker per IOSQE_ASYNC punt");
 	ASSERT_EQ(0, iowq_node_cpus(iowq_cpu_node(0), &set));
 	for (i = 0; i < 200; i++) {
 		iowq_prep_nop(&self->ring, i, IOSQE_ASYNC);

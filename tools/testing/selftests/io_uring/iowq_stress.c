@@ -65,7 +65,7 @@
  *    other work of the same rings blocks for ever; the summary gives the
  *    maximum latency seen per kind.
  *
- * Ordering of appends across NUMA nodes: upstream 6.1 queues work on the
+ * Ordering of appends across NUMA nodes: 6.1's own io-wq queues work on the
  * pool of the node the submitter runs on, so appends submitted from two
  * nodes may pass each other; our io-wq keeps all work of a hash key on
  * one node.  --order=task checks the order across nodes, --order=node only
@@ -1861,7 +1861,7 @@ static void live_complete(struct lring *r, uint64_t ud, int res, double now)
 		return;
 	}
 	if (res == -ECANCELED || res == -EINTR) {
-		/* (stock 6.1 cancels queued work when creations keep failing) */
+		/* 6.1's own io-wq cancels queued work when creations fail */
 		live.ncanc[rec->kind]++;
 	} else {
 		switch (rec->kind) {

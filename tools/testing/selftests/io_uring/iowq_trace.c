@@ -166,7 +166,7 @@ static void block_splice(struct __test_metadata *_metadata,
 	ASSERT_EQ(1, iowq_wait_workers(0, 1, 1, 10));
 }
 
-#define NO_EVENTS	"no io_wq trace events (stock 6.1, or no tracefs)"
+#define NO_EVENTS	"no io_wq trace events (6.1's own io-wq, or no tracefs)"
 
 /*
  * A splice from an empty pipe: enqueued (unhashed), a worker created for

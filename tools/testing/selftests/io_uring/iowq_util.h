@@ -763,7 +763,7 @@ static inline void iowq_dump_task(pid_t pid)
 	fflush(stdout);
 }
 
-/* ---- fdinfo (our io-wq only: stock 6.1 prints no IoWq: line) ----------- */
+/* ---- fdinfo (our io-wq only: 6.1's own io-wq prints no IoWq: line) ---- */
 
 #define IOWQ_STAT_LINE_MAX	1024
 
