@@ -101,6 +101,11 @@ def run(b, bzimage, name, timeout):
     return failed, problems, time.monotonic() - t0
 
 
+def stale_msg(m, path):
+    """What to say of mutant @m whose lines io-wq.c no longer has once."""
+    return f"{m.name}: its '-' lines are not in io-wq.c exactly once: update {path}:{m.line}"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--list", default=os.path.join(REPO, "harness", "mutants"))
@@ -118,8 +123,7 @@ def main():
         ms = parse(a.list)
         stale = [m for m in ms if m.apply(text) is None]
         for m in stale:
-            print(f"mutants.py: {m.name}: its '-' lines are not in io-wq.c exactly once: "
-                  f"update {a.list}:{m.line}", file=sys.stderr)
+            print(f"mutants.py: {stale_msg(m, a.list)}", file=sys.stderr)
         if stale:
             return 1
         print(f"==> mutants: all {len(ms)} apply to io-wq.c", flush=True)
@@ -146,8 +150,7 @@ def main():
         name = m.name if m else "baseline"
         src = text if m is None else m.apply(text)
         if src is None:
-            print(f"==> {name}: its '-' lines are not in io-wq.c exactly once: "
-                  f"update {a.list}:{m.line}", flush=True)
+            print(f"==> {stale_msg(m, a.list)}", flush=True)
             rows.append((name, "STALE", []))
             continue
         with open(cfile, "w") as f:

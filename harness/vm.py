@@ -228,15 +228,15 @@ class Judge:
         failed_case = False
         for m, run in self.cur_tap:
             case = m.group(2).strip() or run or ""
-            if not case and m.group(4) and m.group(5):
+            skip = m.group(4) and m.group(4).upper() == "SKIP"
+            detail = (m.group(5) or "").strip()
+            if not case and skip:
                 # kselftest.h's ksft_test_result_skip(): "ok N # SKIP name: why"
-                case, _, why = m.group(5).strip().partition(": ")
-                self.report("SKIP", f"{name}.{case}", why)
-                continue
+                case, _, detail = detail.partition(": ")
             if not case or case.startswith("# "):
                 continue
-            if m.group(4) and m.group(4).upper() == "SKIP":
-                self.report("SKIP", f"{name}.{case}", (m.group(5) or "").strip())
+            if skip:
+                self.report("SKIP", f"{name}.{case}", detail)
             elif m.group(1) == "ok":
                 self.report("PASS", f"{name}.{case}")
             else:

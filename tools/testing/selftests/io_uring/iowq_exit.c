@@ -642,6 +642,25 @@ struct toggler {
 	int toggles;
 };
 
+/*
+ * Why the hotplug cases cannot run here (they take CPU 1 offline and exec
+ * /bin/true), or NULL.
+ */
+static const char *hotplug_exec_unmet(void)
+{
+	static char why[64];
+
+	if (geteuid())
+		return "needs root";
+	if (sysconf(_SC_NPROCESSORS_CONF) < 2 || !iowq_cpu_hotpluggable(HP_CPU)) {
+		snprintf(why, sizeof(why), "CPU %d cannot be taken offline", HP_CPU);
+		return why;
+	}
+	if (access("/bin/true", X_OK))
+		return "no /bin/true";
+	return NULL;
+}
+
 /* Take CPU 1 offline and online again, 2-20 ms apart, until told to stop. */
 static void *toggle_fn(void *arg)
 {
@@ -705,14 +724,12 @@ TEST_F_TIMEOUT(exit, exec_exit_during_cpu_hotplug, 300)
 {
 	struct toggler t = { 0 };
 	int round, status = 0;
+	const char *why;
 	pthread_t thr;
 
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (sysconf(_SC_NPROCESSORS_CONF) < 2 || !iowq_cpu_hotpluggable(HP_CPU))
-		SKIP(return, "CPU %d cannot be taken offline", HP_CPU);
-	if (access("/bin/true", X_OK))
-		SKIP(return, "no /bin/true");
+	why = hotplug_exec_unmet();
+	if (why)
+		SKIP(return, "%s", why);
 	ASSERT_EQ(0, pthread_create(&thr, NULL, toggle_fn, &t));
 	for (round = 0; round < HP_ROUNDS; round++) {
 		struct pollfd pfd;
@@ -808,13 +825,11 @@ static void half_down_child(bool exec, int cpu, int ready_fd, int go_fd)
 TEST_F_TIMEOUT(exit, exec_exit_with_cpu_half_down, 120)
 {
 	int fold, half, online, round;
+	const char *why;
 
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (sysconf(_SC_NPROCESSORS_CONF) < 2 || !iowq_cpu_hotpluggable(HP_CPU))
-		SKIP(return, "CPU %d cannot be taken offline", HP_CPU);
-	if (access("/bin/true", X_OK))
-		SKIP(return, "no /bin/true");
+	why = hotplug_exec_unmet();
+	if (why)
+		SKIP(return, "%s", why);
 	fold = iowq_cpuhp_state("lib/percpu_cnt:dead", false);
 	half = iowq_cpuhp_state("lib/percpu_cnt:dead", true);
 	online = iowq_cpuhp_state("online", false);
