@@ -40,7 +40,7 @@
 #define IO_WQ_DEFER_MAX		128
 /* Workers beyond nr_cpus that a blocking worker may start: see ->burst. */
 #define IO_WQ_BURST_MAX		64
-/* Attempts at creating a worker that fails with -EAGAIN and the like. */
+/* Attempts at creating a worker that fail with -EAGAIN. */
 #define IO_WQ_CREATE_TRIES	8
 /* Back-off between creation attempts: from one jiffy, doubling, up to... */
 #define IO_WQ_CREATE_DELAY_MAX	(HZ / 4)
@@ -164,8 +164,8 @@ struct io_wqe_acct {
 	/*
 	 * A new worker blocked in its first item: a worker that blocks may
 	 * start IO_WQ_BURST_MAX more workers than the pool has CPUs.  Ends
-	 * when a new worker does not block in it or finds nothing, or the
-	 * queue empties.
+	 * when a new worker does not block in it or finds nothing, or a
+	 * worker takes the last queued unit.
 	 */
 	bool burst;				/* L */
 	/*
@@ -1371,8 +1371,8 @@ static void io_wq_cancel_creation(struct io_wq *wq)
  * @tsk: the worker (current)
  *
  * Called by the scheduler.  A worker blocking inside work stops counting
- * as running, so queued work may get another worker.  Idle workers and
- * workers outside of work are ignored.  Must not sleep.
+ * as running, so queued work may get another worker: so does one blocking
+ * in task_work between items.  Idle workers are ignored.  Must not sleep.
  */
 void io_wq_worker_sleeping(struct task_struct *tsk)
 {
@@ -1475,8 +1475,9 @@ bool io_wq_worker_stopped(void)
  * @wq: the io-wq of the submitting task
  * @work: the work, prepared by the caller (flags, hash)
  *
- * The work runs in a worker of the submitting CPU's node, or is completed
- * as cancelled if @wq is exiting or the work is marked IO_WQ_WORK_CANCEL.
+ * The work runs in a worker of the submitting CPU's node (hashed work: of
+ * the node its key was first queued on), or is completed as cancelled if
+ * @wq is exiting or the work is marked IO_WQ_WORK_CANCEL.
  */
 void io_wq_enqueue(struct io_wq *wq, struct io_wq_work *work)
 {
@@ -1910,7 +1911,8 @@ static void io_acct_init(struct io_wqe_acct *acct, struct io_wqe *wqe,
  * @bounded: limit of bound workers per node
  * @data: the owner task, the hash map and the work callbacks
  *
- * No worker exists until work is queued.  Must be called by the owner.
+ * No worker exists until work is queued.  Called by the owner, or for an
+ * SQPOLL thread by the task creating it.
  *
  * Return: the io-wq or an ERR_PTR().
  */
@@ -1986,8 +1988,9 @@ err:
  * io_wq_exit_start - begin the exit of an io-wq
  * @wq: the io-wq
  *
- * From now on no worker is created and work, queued or new, completes as
- * cancelled.  Called by the owner task.
+ * From now on no worker is created and new work completes as cancelled;
+ * work already queued still runs on the workers there are (see
+ * io_worker_prepare_exit_work()).  Called by the owner task.
  */
 void io_wq_exit_start(struct io_wq *wq)
 {
@@ -2076,8 +2079,9 @@ static const char *const io_acct_names[IO_WQ_ACCT_NR] = {
  * the limit), its queued units and whether it is stalled on hash keys,
  * then counters since the io-wq was created.  Each line is a snapshot
  * taken under the account's lock.  The caller keeps @wq alive: io_uring
- * holds the ring's uring_lock, without which a task leaves the ring's
- * tctx_list before its io-wq goes.
+ * holds the ring's uring_lock (for an SQPOLL thread's io-wq, the
+ * sq_data's lock), without which the task leaves the ring before its
+ * io-wq goes.
  */
 void io_wq_show_fdinfo(struct seq_file *m, struct io_wq *wq)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * io-wq: the pool of io_uring worker threads that runs work which cannot
- * complete inline.  See io-wq.c for the design.
+ * complete inline.  Documentation/io_uring/io-wq.rst describes the design.
  */
 #ifndef INTERNAL_IO_WQ_H
 #define INTERNAL_IO_WQ_H
