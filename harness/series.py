@@ -528,8 +528,8 @@ def bench_table(csv_path, out):
                   "with make bench's QEMU plugin counting the guest's instructions, kernel and",
                   "user, all vCPUs; per kernel the median of the boots, each the median of its",
                   "windows; ratio = 6.1 / ours (> 1: ours executes fewer).  A boot reads the",
-                  "fixed-path rows (NOPs, reads, writes, fio) to within 1%, the fan-outs to",
-                  "within a few percent (README, 'Cost rows').",
+                  "NOP, read, pinned write and multi-ring rows to within 1%, fio to within",
+                  "2%, the fan-outs and unpinned writes to within 2 to 15% (README, 'Cost rows').",
                   ""]
         lines += table_lines([r for r in cost if r["metric"] == "insn/op" or
                               r["workload"] == "host(cost)"], 8, unit=False)
