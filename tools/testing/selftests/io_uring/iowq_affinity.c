@@ -232,7 +232,7 @@ static bool all_workers_within(const cpu_set_t *mask, int *nr)
 /*
  * Workers running before IOWQ_AFF: ours moves them at once, busy (blocked)
  * ones too, and keeps the last idle one, moved; 6.1's own io-wq does not move
- * them, but they leave once idle (idle timeout, 5 s), even the last one
+ * them, but they leave on their idle timeout, even the last one
  * if it is outside the mask.  So within 20 s every worker is allowed only
  * CPUs of the new mask; new work is then served within the mask.
  */

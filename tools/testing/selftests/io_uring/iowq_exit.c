@@ -92,9 +92,9 @@ TEST_F_TIMEOUT(exit, close_ring_with_blocked, 120)
 	ASSERT_EQ(NBLOCK, iowq_wait_workers(0, NBLOCK, NBLOCK, 60));
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.2));
 	t = iowq_now();
+	/* only queues the ring's exit work */
 	io_uring_queue_exit(&self->ring);
-	ASSERT_LT(iowq_now() - t, 5);
-	/* the ring's exit work ends them all: no splice waits on the pipe */
+	/* which ends them all: no splice waits on the pipe */
 	ASSERT_TRUE(no_reader_left(&self->p[0], 20));
 	/*
 	 * and the workers go: the task has no ring left (on 6.1's own io-wq the

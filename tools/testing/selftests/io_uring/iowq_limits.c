@@ -809,13 +809,14 @@ TEST_F_TIMEOUT(limits, sqpoll_ring, 60)
  * of 1, three splices from empty pipes get one worker, two wait; raising
  * the limit to 3 starts two more workers for them at once; lowered to 1
  * again while all three are blocked, the two surplus workers exit as soon
- * as their work is done, well before the idle timeout (5 s).  Our io-wq
- * only: 6.1's own io-wq neither starts nor retires workers when a limit
- * changes.
+ * as their work is done, for the limit, not on the idle timeout: fdinfo's
+ * idle_exits does not move.  Our io-wq only: 6.1's own io-wq neither
+ * starts nor retires workers when a limit changes.
  */
 TEST_F_TIMEOUT(limits, limit_changed_with_work_queued, 60)
 {
 	pid_t tid = iowq_gettid();
+	long idle_exits;
 	int i;
 
 	if (!iowq_kernel_is_ours())
@@ -832,13 +833,17 @@ TEST_F_TIMEOUT(limits, limit_changed_with_work_queued, 60)
 	ASSERT_EQ(1, iowq_max_workers_seen(tid, 0.3));
 	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 3, NULL));
 	ASSERT_EQ(3, iowq_wait_workers_in(tid, "pipe_wait_readable", 3, 5));
+	idle_exits = iowq_stat_sum(&self->ring, tid, "unbound", "idle_exits");
+	ASSERT_LE(0, idle_exits);
 	ASSERT_EQ(0, iowq_set_max_workers(&self->ring, 0, 1, NULL));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(1, write(self->p[i].w, "l", 1));
 	ASSERT_EQ(3, iowq_reap(&self->ring, &self->cq, 3, 20));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(1, self->cq.res[i]);
-	ASSERT_EQ(1, iowq_wait_workers(tid, 1, 1, 2));
+	ASSERT_EQ(1, iowq_wait_workers(tid, 1, 1, 4 * IOWQ_IDLE_TIMEOUT));
+	ASSERT_EQ(idle_exits, iowq_stat_sum(&self->ring, tid, "unbound",
+					    "idle_exits"));
 	ASSERT_TRUE(iowq_cq_quiet(&self->ring, &self->cq, 0.1));
 	ASSERT_EQ(0, self->cq.bad);
 }

@@ -36,6 +36,14 @@
 
 #define IOWQ_MAX_REQ	1024
 
+/*
+ * io-wq's idle timeout in seconds (IO_WQ_IDLE_TIMEOUT, 5 * HZ in both
+ * kernels; user space cannot read it).  A case that tells "went before the
+ * timeout" from "went on the timeout" checks only counts it read well
+ * before the timeout, or looks at a state (an exit counter) instead.
+ */
+#define IOWQ_IDLE_TIMEOUT	5.0
+
 static inline double iowq_now(void)
 {
 	struct timespec ts;
@@ -807,6 +815,30 @@ static inline long iowq_stat_get(const char *line, const char *key)
 	snprintf(want, sizeof(want), " %s=", key);
 	p = strstr(line, want);
 	return p ? strtol(p + strlen(want), NULL, 10) : -1;
+}
+
+/*
+ * The sum over all nodes of @key in the fdinfo lines of @ring for the
+ * io-wq of @tid, account @acct; -1 if some node's line lacks it, or no
+ * node has a line.
+ */
+static inline long iowq_stat_sum(struct io_uring *ring, pid_t tid,
+				 const char *acct, const char *key)
+{
+	char line[IOWQ_STAT_LINE_MAX];
+	long v, sum = 0;
+	int node, found = 0;
+
+	for (node = 0; node < iowq_nr_nodes(); node++) {
+		if (iowq_stat_line(ring, tid, node, acct, line))
+			continue;
+		v = iowq_stat_get(line, key);
+		if (v < 0)
+			return -1;
+		sum += v;
+		found++;
+	}
+	return found ? sum : -1;
 }
 
 /*
