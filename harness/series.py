@@ -6,6 +6,11 @@
                             local; the manifest and patches/series agree
   series.py export OUT      write the series with git format-patch into OUT
   series.py bench-table CSV series/bench.txt from make bench's results.csv
+  series.py stages DIR      write every version of the files of ours that
+                            series/io-wq-*.diff change: DIR/0 as the core
+                            patch ships them, DIR/K after the K-th diff
+  series.py rediff DIR      write those diffs anew between DIR's versions,
+                            the last being the repository's files
   series.py verify PATCHES  `make patches-check`: git am each patch onto a
                             fresh pristine tree, checkpatch it, build and
                             boot the prefix; then compare the applied tree
@@ -207,6 +212,53 @@ def stages(patches):
         return {f: open(os.path.join(tmp, f)).read() for f in files}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_stages(out):
+    """Write every version of the files of ours that the diffs change:
+    @out/0 as the patch that ships them has them, @out/K after the K-th
+    diff (in series order); the last is the repository's."""
+    _, patches, _ = parse()
+    diffs = [e for p in patches for e, _ in p.diffs]
+    files = sorted({f for d in diffs for f in diff_files(d)})
+    if os.path.exists(out):
+        die(f"{out} exists: give a new directory")
+    last = os.path.join(out, str(len(diffs)))
+    for f in files:
+        os.makedirs(os.path.dirname(os.path.join(last, f)), exist_ok=True)
+        shutil.copy(os.path.join(REPO, f), os.path.join(last, f))
+    for k in range(len(diffs) - 1, -1, -1):
+        shutil.copytree(os.path.join(out, str(k + 1)), os.path.join(out, str(k)))
+        r = subprocess.run(["git", "apply", "-R", os.path.join(REPO, diffs[k])],
+                           cwd=os.path.join(out, str(k)), text=True, capture_output=True)
+        if r.returncode:
+            die(f"{diffs[k]} does not come off:\n{r.stderr.strip()}")
+    for k, d in enumerate(diffs):
+        say(f"{out}/{k}: before {d}")
+    say(f"{out}/{len(diffs)}: the repository's files")
+
+
+def rediff(out):
+    """Write each diff of the series anew between consecutive versions of
+    write_stages() in @out, the last being the repository's files."""
+    _, patches, _ = parse()
+    diffs = [e for p in patches for e, _ in p.diffs]
+    files = sorted({f for d in diffs for f in diff_files(d)})
+    for k, d in enumerate(diffs):
+        text = ""
+        for f in files:
+            old = os.path.join(out, str(k), f)
+            new = os.path.join(REPO, f) if k + 1 == len(diffs) else \
+                os.path.join(out, str(k + 1), f)
+            r = subprocess.run(["diff", "-u", "--label", f"a/{f}", "--label", f"b/{f}",
+                                old, new], text=True, capture_output=True)
+            if r.returncode > 1:
+                die(f"diff {old} {new}: {r.stderr.strip()}")
+            text += r.stdout
+        with open(os.path.join(REPO, d), "w") as fh:
+            fh.write(text)
+        say(f"wrote {d}")
+    check()
 
 
 def base_version():
@@ -551,6 +603,10 @@ def main():
     c = sub.add_parser("checkpatch")
     c.add_argument("patches")
     c.add_argument("--tree", required=True, help="a Linux 6.1 tree (its checkpatch.pl)")
+    st = sub.add_parser("stages", help="write every version of the files the diffs change")
+    st.add_argument("dir")
+    rd = sub.add_parser("rediff", help="write the diffs anew from the versions in DIR")
+    rd.add_argument("dir")
     t = sub.add_parser("bench-table")
     t.add_argument("csv", help="results.csv of make bench")
     a = ap.parse_args()
@@ -560,6 +616,10 @@ def main():
         export(os.path.abspath(a.out))
     elif a.cmd == "checkpatch":
         checkpatch_all(a.patches, os.path.abspath(a.tree))
+    elif a.cmd == "stages":
+        write_stages(os.path.abspath(a.dir))
+    elif a.cmd == "rediff":
+        rediff(os.path.abspath(a.dir))
     elif a.cmd == "bench-table":
         bench_table(a.csv, os.path.join(REPO, "series", "bench.txt"))
     else:
