@@ -26,15 +26,25 @@ IOWQ = os.path.join(REPO, "io_uring", "io-wq.c")
 class Mutant:
     def __init__(self, name, what, line):
         self.name, self.what, self.line = name, what, line
-        self.minus, self.plus = [], []
+        self.hunks = [([], [])]
+
+    @property
+    def minus(self):
+        return self.hunks[-1][0]
+
+    @property
+    def plus(self):
+        return self.hunks[-1][1]
 
     def apply(self, text):
-        """The mutated io-wq.c, or None if the "-" lines are not there once."""
-        old = "\n".join(self.minus) + "\n"
-        if text.count(old) != 1:
-            return None
-        new = "\n".join(self.plus) + "\n" if self.plus else ""
-        return text.replace(old, new)
+        """The mutated io-wq.c, or None if some hunk's "-" lines are not
+        there exactly once."""
+        for minus, plus in self.hunks:
+            old = "\n".join(minus) + "\n"
+            if text.count(old) != 1:
+                return None
+            text = text.replace(old, "\n".join(plus) + "\n" if plus else "")
+        return text
 
 
 def parse(path):
@@ -46,6 +56,8 @@ def parse(path):
             if m:
                 cur = Mutant(m.group(1), m.group(2), n)
                 mutants.append(cur)
+            elif line == "@@" and cur:
+                cur.hunks.append(([], []))
             elif line.startswith("-") and cur:
                 cur.minus.append(line[1:])
             elif line.startswith("+") and cur:
@@ -57,8 +69,8 @@ def parse(path):
     if dups:
         sys.exit(f"mutants.py: {path}: mutants named twice: {', '.join(sorted(dups))}")
     for m in mutants:
-        if not m.minus:
-            sys.exit(f"mutants.py: {path}:{m.line}: mutant {m.name} has no '-' line")
+        if not all(minus for minus, _ in m.hunks):
+            sys.exit(f"mutants.py: {path}:{m.line}: mutant {m.name} has a hunk without '-' line")
     return mutants
 
 

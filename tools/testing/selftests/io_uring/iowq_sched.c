@@ -532,6 +532,63 @@ TEST_F_TIMEOUT(sched, workers_only_for_runnable_work, 90)
 	unlink("economy.dat");
 }
 
+#define BURST_READS	32
+#define BURST_READ	(256 << 10)
+
+/*
+ * Work that can run and never blocks, queued at once: 32 async reads of
+ * 256 KiB each from a tmpfs file, for tens of milliseconds of copying.
+ * The bound account of CPU 0's node keeps one worker running per CPU of
+ * the node, so it creates no more workers than that; a worker the tick
+ * marks CPU-intensive (an item that ran 10 ms of CPU, which a stalled
+ * vCPU can make a short item look like) rightly adds one each, and
+ * bound_created() takes those out.  Our io-wq only.
+ */
+TEST_F_TIMEOUT(sched, runnable_burst_within_cpus, 60)
+{
+	static char rbuf[BURST_READS][BURST_READ];
+	long before, created;
+	cpu_set_t set;
+	int i, fd;
+
+	if (!iowq_kernel_is_ours())
+		SKIP(return, "6.1's own io-wq starts a worker per IOSQE_ASYNC punt");
+	ASSERT_EQ(0, iowq_node_cpus(iowq_cpu_node(0), &set));
+	fd = open("burst.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	memset(rbuf[0], 'b', BURST_READ);
+	for (i = 0; i < BURST_READS; i++)
+		ASSERT_EQ(BURST_READ, pwrite(fd, rbuf[0], BURST_READ,
+					     (off_t)i * BURST_READ));
+	/* a worker exists, so that the fdinfo line does */
+	iowq_prep_nop(&self->ring, 100, IOSQE_ASYNC);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, iowq_reap_ud(&self->ring, &self->cq, 100, 10));
+	before = bound_created(&self->ring);
+	ASSERT_LE(1, before);
+
+	memset(&self->cq, 0, sizeof(self->cq));
+	for (i = 0; i < BURST_READS; i++) {
+		struct io_uring_sqe *sqe = iowq_get_sqe(&self->ring);
+
+		io_uring_prep_read(sqe, fd, rbuf[i], BURST_READ,
+				   (off_t)i * BURST_READ);
+		sqe->flags |= IOSQE_ASYNC;
+		sqe->user_data = i;
+	}
+	ASSERT_EQ(BURST_READS, io_uring_submit(&self->ring));
+	ASSERT_EQ(BURST_READS, iowq_reap(&self->ring, &self->cq,
+					 BURST_READS, 30));
+	for (i = 0; i < BURST_READS; i++)
+		ASSERT_EQ(BURST_READ, self->cq.res[i]);
+	created = bound_created(&self->ring) - before;
+	TH_LOG("%d reads queued at once: %ld more worker(s) (node of CPU 0: %d CPUs)",
+	       BURST_READS, created, CPU_COUNT(&set));
+	ASSERT_GE(CPU_COUNT(&set), created);
+	close(fd);
+	unlink("burst.dat");
+}
+
 #define BIG_READ	(256 << 20)
 
 /*
