@@ -331,7 +331,7 @@ def load_symbols(bzimage):
     return syms
 
 
-def print_symbols(a, boots, top=12):
+def print_symbols(a, boots, top=40):
     """Per workload, the kernel functions with the most instructions per
     operation on either kernel: each boot's hottest blocks (the plugin's
     sym=N), resolved with its kernel's System.map, summed over the
