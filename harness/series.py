@@ -189,40 +189,18 @@ def diff_files(diff):
                                                   open(os.path.join(REPO, diff)).read(), re.M)})
 
 
-def stages(patches):
-    """The first version of each file of ours that later patches change
-    with a diff: the repository's file with those diffs taken back, last
-    first.  Returns {path: text}; raises ValueError if a diff does not come
-    off (the file changed where the diff has its lines or context)."""
+def split_diffs(patches):
+    """The diffs of the series in order, and the files of ours they change."""
     diffs = [e for p in patches for e, _ in p.diffs]
-    files = sorted({f for d in diffs for f in diff_files(d)})
-    if not files:
-        return {}
-    tmp = tempfile.mkdtemp(prefix="series-stages-")
-    try:
-        for f in files:
-            os.makedirs(os.path.join(tmp, os.path.dirname(f)), exist_ok=True)
-            shutil.copy(os.path.join(REPO, f), os.path.join(tmp, f))
-        for d in reversed(diffs):
-            r = subprocess.run(["git", "apply", "-R", os.path.join(REPO, d)], cwd=tmp,
-                               text=True, capture_output=True)
-            if r.returncode:
-                raise ValueError(f"{d} does not come off the files of the later patches "
-                                 f"(edit it to match them, see README):\n{r.stderr.strip()}")
-        return {f: open(os.path.join(tmp, f)).read() for f in files}
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return diffs, sorted({f for d in diffs for f in diff_files(d)})
 
 
-def write_stages(out):
-    """Write every version of the files of ours that the diffs change:
-    @out/0 as the patch that ships them has them, @out/K after the K-th
-    diff (in series order); the last is the repository's."""
-    _, patches, _ = parse()
-    diffs = [e for p in patches for e, _ in p.diffs]
-    files = sorted({f for d in diffs for f in diff_files(d)})
-    if os.path.exists(out):
-        die(f"{out} exists: give a new directory")
+def versions(patches, out):
+    """Write every version of the files the diffs change into @out: @out/0
+    as the patch that ships them has them, @out/K after the K-th diff (in
+    series order), the last the repository's.  Raises ValueError if a diff
+    does not come off (the file changed where it has its lines or context)."""
+    diffs, files = split_diffs(patches)
     last = os.path.join(out, str(len(diffs)))
     for f in files:
         os.makedirs(os.path.dirname(os.path.join(last, f)), exist_ok=True)
@@ -232,7 +210,31 @@ def write_stages(out):
         r = subprocess.run(["git", "apply", "-R", os.path.join(REPO, diffs[k])],
                            cwd=os.path.join(out, str(k)), text=True, capture_output=True)
         if r.returncode:
-            die(f"{diffs[k]} does not come off:\n{r.stderr.strip()}")
+            raise ValueError(f"{diffs[k]} does not come off the files of the later patches "
+                             f"(edit it to match them, see README):\n{r.stderr.strip()}")
+    return diffs, files
+
+
+def stages(patches):
+    """The first version of each file of ours that later patches change
+    with a diff (versions() 0).  Returns {path: text}; raises ValueError
+    if a diff does not come off."""
+    tmp = tempfile.mkdtemp(prefix="series-stages-")
+    try:
+        _, files = versions(patches, tmp)
+        return {f: open(os.path.join(tmp, "0", f)).read() for f in files}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_stages(out):
+    """`series.py stages DIR`: versions() of the files into @out."""
+    if os.path.exists(out):
+        die(f"{out} exists: give a new directory")
+    try:
+        diffs, _ = versions(parse()[1], out)
+    except ValueError as e:
+        die(str(e))
     for k, d in enumerate(diffs):
         say(f"{out}/{k}: before {d}")
     say(f"{out}/{len(diffs)}: the repository's files")
@@ -241,9 +243,7 @@ def write_stages(out):
 def rediff(out):
     """Write each diff of the series anew between consecutive versions of
     write_stages() in @out, the last being the repository's files."""
-    _, patches, _ = parse()
-    diffs = [e for p in patches for e, _ in p.diffs]
-    files = sorted({f for d in diffs for f in diff_files(d)})
+    diffs, files = split_diffs(parse()[1])
     for k, d in enumerate(diffs):
         text = ""
         for f in files:
