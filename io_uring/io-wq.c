@@ -388,7 +388,8 @@ struct io_acct_kick {
 };
 
 /* Carry out @k, in the RCU read-side section it was filled in. */
-static void io_acct_kick(struct io_wqe_acct *acct, struct io_acct_kick *k)
+static __always_inline void io_acct_kick(struct io_wqe_acct *acct,
+					 struct io_acct_kick *k)
 {
 	if (k->wake)
 		wake_up_process(k->wake);
@@ -429,8 +430,9 @@ static bool io_acct_claim_free(struct io_wqe_acct *acct, struct io_acct_kick *k)
  * the creation may be slow, retried or fail (the creator drops the
  * reservation when it finds it unneeded).  Returns true if one was claimed.
  */
-static bool io_acct_wake_free(struct io_wqe_acct *acct, unsigned int extra,
-			      struct io_acct_kick *k)
+static __always_inline bool io_acct_wake_free(struct io_wqe_acct *acct,
+					      unsigned int extra,
+					      struct io_acct_kick *k)
 {
 	lockdep_assert_held(&acct->lock);
 
@@ -502,7 +504,8 @@ static unsigned int io_acct_burst(struct io_wqe_acct *acct)
  * queued; if the item ran without blocking or the worker found nothing
  * to do, the burst ends.
  */
-static void io_worker_settle(struct io_worker *worker, bool blocked)
+static __always_inline void io_worker_settle(struct io_worker *worker,
+					     bool blocked)
 {
 	struct io_wqe_acct *acct = worker->acct;
 
@@ -767,7 +770,7 @@ static bool io_worker_prepare_exit_work(struct io_wq_work *work)
 }
 
 /* Does @worker have more work to run now: its chain, or its queue? */
-static bool io_worker_has_more(struct io_worker *worker)
+static __always_inline bool io_worker_has_more(struct io_worker *worker)
 {
 	struct io_wqe_acct *acct = worker->acct;
 
@@ -818,7 +821,7 @@ bool io_wq_defer_cq_wake(struct io_ring_ctx *ctx)
 
 	if (!worker ||
 	    worker->flags != (IO_WORKER_F_ACTIVE | IO_WORKER_F_RUNNING) ||
-	    need_resched() || !io_worker_has_more(worker))
+	    !io_worker_has_more(worker) || need_resched())
 		return false;
 	if (READ_ONCE(worker->wake_ctx) != ctx) {
 		if (READ_ONCE(worker->wake_ctx))
@@ -828,6 +831,13 @@ bool io_wq_defer_cq_wake(struct io_ring_ctx *ctx)
 		WRITE_ONCE(worker->wake_ctx, ctx);
 	}
 	return true;
+}
+
+/* Has io_run_task_work() anything to do for the current worker? */
+static __always_inline bool io_worker_task_work_pending(void)
+{
+	return task_work_pending(current) ||
+	       (read_thread_flags() & (_TIF_NOTIFY_SIGNAL | _TIF_NOTIFY_RESUME));
 }
 
 /* The worker begins to run inside an item: the tick measures from now. */
@@ -918,7 +928,8 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 			io_wq_enqueue(wq, linked);
 		}
 		/* a cancel signal meant for @work must not hit the next one */
-		io_run_task_work();
+		if (io_worker_task_work_pending())
+			io_run_task_work();
 		if (last)
 			wq->free_work(work);
 		if (worker->wake_ctx &&
@@ -933,44 +944,28 @@ static void io_worker_run_chain(struct io_worker *worker, struct io_wq_work *wor
 }
 
 /*
- * Run work of the worker's account until none can run.  Returns true if it
- * ran any: then it has just run its task_work too (after the last item).
+ * Add what the worker did since it last held acct->lock to the account's
+ * statistics; having completed an item, it has been active until now.
  */
-static bool io_worker_run_queue(struct io_worker *worker)
+static void io_worker_flush_stats(struct io_worker *worker)
 {
 	struct io_wqe_acct *acct = worker->acct;
-	bool ran = false;
 
-	for (;;) {
-		struct io_wq_work *work;
+	lockdep_assert_held(&acct->lock);
 
-		raw_spin_lock(&acct->lock);
-		if (worker->nr_done || worker->nr_cancelled) {
-			worker->last_active = jiffies;
-			acct->nr_completed += worker->nr_done;
-			acct->nr_cancelled += worker->nr_cancelled;
-			acct->nr_enqueued += worker->nr_linked;
-			worker->nr_done = 0;
-			worker->nr_cancelled = 0;
-			worker->nr_linked = 0;
-		}
-		work = io_acct_take_work(acct, worker);
-		raw_spin_unlock(&acct->lock);
-		if (work) {
-			io_worker_run_chain(worker, work);
-			ran = true;
-			/* so does a long queue, not holding a hash key */
-			cond_resched();
-			continue;
-		}
-		if (!test_bit(IO_ACCT_STALLED, &acct->flags) ||
-		    !io_acct_stall(acct))
-			return ran;
-	}
+	if (!worker->nr_done && !worker->nr_cancelled)
+		return;
+	worker->last_active = jiffies;
+	acct->nr_completed += worker->nr_done;
+	acct->nr_cancelled += worker->nr_cancelled;
+	acct->nr_enqueued += worker->nr_linked;
+	worker->nr_done = 0;
+	worker->nr_cancelled = 0;
+	worker->nr_linked = 0;
 }
 
 /* The worker stops counting as running (idle or exiting). */
-static void io_worker_deactivate(struct io_worker *worker)
+static __always_inline void io_worker_deactivate(struct io_worker *worker)
 {
 	struct io_wqe_acct *acct = worker->acct;
 
@@ -1037,33 +1032,46 @@ static void io_worker_sleep(struct io_worker *worker, bool timed_out)
 }
 
 /*
- * Wait for work on the free list.  Returns false if the worker must exit:
- * io-wq is exiting, the account is over its limit, the owner has no ring
- * left, or it has had no work for IO_WQ_IDLE_TIMEOUT and is not the last
- * worker.  The queue is checked under the lock that enqueue takes, so no
- * work is left behind by a worker that sleeps or exits.
+ * The worker found no work it could take: wait for some on the free list.
+ * Called and returns with acct->lock held; returns false if the worker
+ * must exit: io-wq is exiting, the account is over its limit, the owner
+ * has no ring left, or it has had no work for IO_WQ_IDLE_TIMEOUT and is
+ * not the last worker.  The queue is looked at under the lock that enqueue
+ * takes, so no work is left behind by a worker that sleeps or exits.
  *
+ * If all queued work waits for busy hash keys, the account waits for a
+ * key on the hash waitqueue (io_acct_stall()) and the worker goes idle.
  * Pending task_work (the final fput of the last request's file, which may
- * truncate, reclaim or be throttled) has run first, while the worker still
- * counts as active: if it blocks, the scheduler hooks see it, and nobody
- * can claim the worker from the free list meanwhile.
+ * truncate, reclaim or be throttled) runs first, outside the lock, while
+ * the worker still counts as active: if it blocks, the scheduler hooks
+ * see it, and nobody can claim the worker from the free list meanwhile.
+ * A deferred CQ wakeup is posted there too.  Then the worker looks again.
  */
-static bool io_worker_wait(struct io_worker *worker, bool ran)
+static bool io_worker_wait(struct io_worker *worker)
+	__must_hold(&worker->acct->lock)
 {
 	struct io_wqe_acct *acct = worker->acct;
 	bool claimed, timed_out;
 	int reason;
 
-	io_worker_flush_wake(worker);
-	/* after an item, io_worker_run_chain() has just run it */
-	if (!ran) {
+	lockdep_assert_held(&acct->lock);
+
+	if (test_bit(IO_ACCT_STALLED, &acct->flags)) {
+		bool runnable;
+
+		raw_spin_unlock(&acct->lock);
+		runnable = io_acct_stall(acct);
+		raw_spin_lock(&acct->lock);
+		if (runnable || io_acct_runnable(acct))
+			return true;
+	}
+	if (READ_ONCE(worker->wake_ctx) || io_worker_task_work_pending()) {
+		raw_spin_unlock(&acct->lock);
+		io_worker_flush_wake(worker);
 		io_run_task_work();
 		/* a completion posted from there may have deferred a wakeup */
 		io_worker_flush_wake(worker);
-	}
-	raw_spin_lock(&acct->lock);
-	if (io_acct_runnable(acct)) {
-		raw_spin_unlock(&acct->lock);
+		raw_spin_lock(&acct->lock);
 		return true;
 	}
 	io_worker_deactivate(worker);
@@ -1076,7 +1084,6 @@ static bool io_worker_wait(struct io_worker *worker, bool ran)
 			acct->nr_idle_exits++;
 		trace_io_wq_worker_exit(worker, reason);
 		acct->nr_workers--;
-		raw_spin_unlock(&acct->lock);
 		return false;
 	}
 	set_bit(IO_WORKER_FREE, &worker->state);
@@ -1101,19 +1108,19 @@ static bool io_worker_wait(struct io_worker *worker, bool ran)
 
 	if (signal_pending(current)) {
 		struct ksignal ksig;
+		bool fatal;
 
 		raw_spin_unlock(&acct->lock);
-		if (!get_signal(&ksig))
-			return true;
-		/* fatal: the process is going away, its exit cancels the rest */
+		fatal = get_signal(&ksig);
 		raw_spin_lock(&acct->lock);
-		io_worker_deactivate(worker);
-		trace_io_wq_worker_exit(worker, IO_WQ_EXIT_SIGNAL);
-		acct->nr_workers--;
-		raw_spin_unlock(&acct->lock);
-		return false;
+		/* fatal: the process is going away, its exit cancels the rest */
+		if (fatal) {
+			io_worker_deactivate(worker);
+			trace_io_wq_worker_exit(worker, IO_WQ_EXIT_SIGNAL);
+			acct->nr_workers--;
+			return false;
+		}
 	}
-	raw_spin_unlock(&acct->lock);
 	return true;
 }
 
@@ -1139,9 +1146,9 @@ static void __noreturn io_worker_exit(struct io_worker *worker)
 static int io_worker_main(void *data)
 {
 	struct io_worker *worker = data;
-	struct io_wq *wq = acct_wq(worker->acct);
+	struct io_wqe_acct *acct = worker->acct;
+	struct io_wq *wq = acct_wq(acct);
 	char name[TASK_COMM_LEN];
-	bool ran;
 
 	snprintf(name, sizeof(name), "iou-wrk-%d", wq->task->pid);
 	set_task_comm(current, name);
@@ -1152,15 +1159,33 @@ static int io_worker_main(void *data)
 	 * blocking wait of our first work with -EINTR.
 	 */
 	io_run_task_work();
-	/* arrived: looks at the queue from now on */
-	raw_spin_lock(&worker->acct->lock);
-	worker->acct->nr_coming--;
-	raw_spin_unlock(&worker->acct->lock);
+	/*
+	 * Arrived: looks at the queue from now on.  acct->lock is held at the
+	 * top of the loop, so that a worker going from one item to the next,
+	 * or to the free list and back, takes it once on the way.
+	 */
+	raw_spin_lock(&acct->lock);
+	acct->nr_coming--;
+	for (;;) {
+		struct io_wq_work *work;
 
-	do {
-		ran = io_worker_run_queue(worker);
-	} while (io_worker_wait(worker, ran));
-
+		io_worker_flush_stats(worker);
+		work = io_acct_take_work(acct, worker);
+		if (work) {
+			raw_spin_unlock(&acct->lock);
+			io_worker_run_chain(worker, work);
+			/*
+			 * A long queue lets the CPU go when the tick says so,
+			 * between items (a worker about to sleep need not).
+			 */
+			if (READ_ONCE(acct->work_list.first))
+				cond_resched();
+			raw_spin_lock(&acct->lock);
+		} else if (!io_worker_wait(worker)) {
+			break;
+		}
+	}
+	raw_spin_unlock(&acct->lock);
 	io_worker_exit(worker);
 }
 
