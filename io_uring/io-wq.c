@@ -623,13 +623,17 @@ found:
 	return io_node_work(node);
 }
 
-/* @work, just taken off the queue, and the chain behind it go to @worker. */
+/*
+ * @work, just taken off the queue, and the chain behind it go to @worker.
+ * acct->lock is enough: cancellation, the only other task that reads or
+ * writes them, holds it besides worker->lock (rule K).
+ */
 static void io_worker_set_cur(struct io_worker *worker, struct io_wq_work *work)
 {
-	raw_spin_lock(&worker->lock);
+	lockdep_assert_held(&worker->acct->lock);
+
 	worker->cur_work = work;
 	worker->next_work = wq_next_work(work);
-	raw_spin_unlock(&worker->lock);
 }
 
 /*
