@@ -1061,12 +1061,11 @@ static bool io_worker_wait(struct io_worker *worker)
 	lockdep_assert_held(&acct->lock);
 
 	if (test_bit(IO_ACCT_STALLED, &acct->flags)) {
-		bool runnable;
-
 		raw_spin_unlock(&acct->lock);
-		runnable = io_acct_stall(acct);
+		io_acct_stall(acct);
 		raw_spin_lock(&acct->lock);
-		if (runnable || io_acct_runnable(acct))
+		/* io_acct_stall() clears STALLED if work became runnable */
+		if (io_acct_runnable(acct))
 			return true;
 	}
 	if (READ_ONCE(worker->wake_ctx) || io_worker_task_work_pending()) {
@@ -1182,7 +1181,7 @@ static int io_worker_main(void *data)
 			 * A long queue lets the CPU go when the tick says so,
 			 * between items (a worker about to sleep need not).
 			 */
-			if (READ_ONCE(acct->work_list.first))
+			if (io_acct_runnable(acct))
 				cond_resched();
 			raw_spin_lock(&acct->lock);
 		} else if (!io_worker_wait(worker)) {
